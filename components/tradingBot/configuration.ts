@@ -1,0 +1,101 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { createHash, createHmac } from "crypto";
+import { SecretKey, Settings, SECRET_DATA_KEYS } from "../../config";
+import { meta, Naming } from "./naming";
+
+/** Secret values the bot's Secret holds, all secret outputs. */
+export type SecretValues = Partial<Record<SecretKey, pulumi.Input<string>>>;
+
+/** The bot's non-sensitive settings, as the environment variables it reads. */
+export function configData(settings: Settings, n: Naming): Record<string, string> {
+    const t = settings.trading;
+    return {
+        ENVIRONMENT: settings.environment,
+        LOG_LEVEL: settings.logLevel,
+        HTTP_PORT: String(settings.containerPort),
+        DATABASE_HOST: settings.database.host,
+        DATABASE_PORT: String(settings.database.port),
+        DATABASE_NAME: settings.database.name,
+        DATABASE_USER: settings.database.user,
+        DATABASE_SSL_MODE: settings.database.sslMode,
+        REDIS_HOST: settings.redis.host,
+        REDIS_PORT: String(settings.redis.port),
+        REDIS_DB: String(settings.redis.db),
+        TRADING_ENABLED: String(t.enabled),
+        MAX_POSITIONS: String(t.maxPositions),
+        RISK_PER_TRADE: String(t.riskPerTrade),
+        STOP_LOSS_PERCENTAGE: String(t.stopLossPercentage),
+        TAKE_PROFIT_PERCENTAGE: String(t.takeProfitPercentage),
+        EXCHANGE_ENDPOINT: t.exchangeEndpoint,
+        EXCHANGE_TESTNET: String(t.exchangeEndpoint.includes("testnet")),
+        LEADER_ELECTION_ENABLED: String(settings.leaderElection),
+        LEADER_ELECTION_LEASE_NAME: settings.leaderElection ? n.lease : "",
+        DATA_DIR: "/app/data",
+        LOG_DIR: "/app/logs",
+    };
+}
+
+export function checksum(value: string): string {
+    return createHash("sha256").update(value).digest("hex");
+}
+
+export interface Configuration {
+    configMapName: pulumi.Output<string>;
+    /** Name of the Secret the pods read (created here, or the existing one). */
+    secretName: pulumi.Output<string>;
+    /** Pod template annotations that change, and so roll the pods, when the content changes. */
+    checksums: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * ConfigMap and Secret. Both are updated in place (the provider is mutable for them) and the
+ * pods roll through content checksums, so rotating a key rolls the pods without replacing anything.
+ */
+export function createConfiguration(
+    settings: Settings, n: Naming, secrets: SecretValues, opts: pulumi.CustomResourceOptions,
+): Configuration {
+    const data = configData(settings, n);
+    const configMap = new k8s.core.v1.ConfigMap(`${n.name}-config`, {
+        metadata: meta(n, n.configMap),
+        data,
+    }, opts);
+    const checksums: Record<string, pulumi.Input<string>> = {
+        "checksum/config": checksum(JSON.stringify(data)),
+    };
+
+    if (settings.existingSecret) {
+        return { configMapName: configMap.metadata.name, secretName: pulumi.output(settings.existingSecret), checksums };
+    }
+
+    const stringData: Record<string, pulumi.Input<string>> = {};
+    for (const [key, dataKey] of Object.entries(SECRET_DATA_KEYS) as [SecretKey, string][]) {
+        const value = secrets[key];
+        if (value !== undefined) stringData[dataKey] = value;
+    }
+    const secret = new k8s.core.v1.Secret(`${n.name}-secrets`, {
+        metadata: meta(n, n.secret),
+        type: "Opaque",
+        stringData: pulumi.secret(stringData),
+    }, opts);
+    checksums["checksum/secret"] = secretChecksum(n, stringData, opts);
+    return { configMapName: configMap.metadata.name, secretName: secret.metadata.name, checksums };
+}
+
+/**
+ * A fingerprint of the Secret's content that rolls the pods when it changes. It is an HMAC keyed
+ * by a generated key kept secret in the state, so the fingerprint can be public (on the pod
+ * template, readable in previews) without allowing anyone to guess a weak password from it.
+ * A plain secret output here would turn the whole Deployment spec into one opaque secret diff.
+ */
+function secretChecksum(
+    n: Naming, stringData: Record<string, pulumi.Input<string>>, opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
+    const key = new random.RandomPassword(`${n.name}-secret-checksum-key`, { length: 32, special: false }, {
+        parent: opts.parent,
+    });
+    const fingerprint = pulumi.all([key.result, pulumi.output(stringData)]).apply(([k, data]) =>
+        createHmac("sha256", k).update(JSON.stringify(data)).digest("hex"));
+    return pulumi.unsecret(fingerprint);
+}

@@ -1,0 +1,71 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../../config";
+import { createConfiguration, SecretValues } from "./configuration";
+import { naming } from "./naming";
+import { createNamespace } from "./namespace";
+import { createIngress, createNetworkPolicy, createService } from "./network";
+import { createRbac } from "./rbac";
+import { createAutoscaler, createDisruptionBudget } from "./scaling";
+import { createDataVolume } from "./storage";
+import { createDeployment } from "./workload";
+
+export { SecretValues } from "./configuration";
+
+export interface TradingBotArgs {
+    /** Validated stack settings (see config/schema.ts for every key, its default and meaning). */
+    settings: Settings;
+    /**
+     * Values for the bot's Secret, as secret outputs: the Binance keys and the database and
+     * Redis passwords. Ignored when `settings.existingSecret` names a Secret to use instead.
+     */
+    secrets: SecretValues;
+}
+
+/**
+ * The trading bot: namespace, RBAC, configuration, Secret, data volume, Deployment, Service and,
+ * as the settings ask, Ingress, autoscaler, disruption budget and network policy.
+ * The kubernetes provider flows down from the component's options.
+ */
+export class TradingBot extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    readonly serviceName: pulumi.Output<string>;
+    readonly servicePort: number;
+    readonly deploymentName: pulumi.Output<string>;
+
+    constructor(name: string, args: TradingBotArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("trading-bot:index:TradingBot", name, {}, opts);
+        const { settings } = args;
+        const n = naming(settings);
+        const child: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
+
+        const namespace = createNamespace(settings, child);
+        this.namespace = namespace ? namespace.metadata.name : pulumi.output(settings.namespace);
+        // Everything else lives in the namespace: create it first, delete it last.
+        const inNamespace: pulumi.CustomResourceOptions = { ...child, dependsOn: namespace ? [namespace] : [] };
+
+        const serviceAccountName = createRbac(settings, n, inNamespace);
+        const configuration = createConfiguration(settings, n, args.secrets, inNamespace);
+        const pvcName = createDataVolume(settings, n, inNamespace);
+        const deployment = createDeployment(settings, n, {
+            serviceAccountName,
+            configMapName: configuration.configMapName,
+            secretName: configuration.secretName,
+            checksums: configuration.checksums,
+            pvcName,
+        }, inNamespace);
+        const service = createService(settings, n, inNamespace);
+        createIngress(settings, n, service, inNamespace);
+        createAutoscaler(settings, n, deployment, inNamespace);
+        createDisruptionBudget(settings, n, inNamespace);
+        createNetworkPolicy(settings, n, inNamespace);
+
+        this.serviceName = service.metadata.name;
+        this.servicePort = settings.containerPort;
+        this.deploymentName = deployment.metadata.name;
+        this.registerOutputs({
+            namespace: this.namespace,
+            serviceName: this.serviceName,
+            deploymentName: this.deploymentName,
+        });
+    }
+}

@@ -1,0 +1,27 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../../config";
+
+/**
+ * The bot's namespace, created with the `restricted` Pod Security Standard enforced (like
+ * `helm install --create-namespace`, but hardened); undefined when an existing one is used.
+ */
+export function createNamespace(
+    settings: Settings, opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Namespace | undefined {
+    if (!settings.createNamespace) return undefined;
+    return new k8s.core.v1.Namespace(`${settings.name}-namespace`, {
+        metadata: {
+            name: settings.namespace,
+            labels: {
+                "app.kubernetes.io/part-of": "trading-bot",
+                "app.kubernetes.io/managed-by": "pulumi",
+                "trading-bot.io/environment": settings.environment,
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
+        },
+    }, opts);
+}

@@ -1,0 +1,114 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../../config";
+import { meta, Naming } from "./naming";
+
+export function createService(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
+    return new k8s.core.v1.Service(`${n.name}-service`, {
+        metadata: meta(n, n.name, {
+            annotations: {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": String(settings.containerPort),
+                "prometheus.io/path": "/metrics",
+            },
+        }),
+        spec: {
+            type: "ClusterIP",
+            selector: n.selector,
+            ports: [{ name: "http", port: settings.containerPort, targetPort: "http", protocol: "TCP" }],
+        },
+    }, opts);
+}
+
+/** Response headers the ingress controller adds to every response. */
+export const SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+};
+
+/** Optional TLS Ingress: certificate from cert-manager, HTTPS only, security headers. */
+export function createIngress(
+    settings: Settings, n: Naming, service: k8s.core.v1.Service, opts: pulumi.CustomResourceOptions,
+): void {
+    if (!settings.ingress.enabled) return;
+    const headersName = `${n.name}-security-headers`;
+    const headers = new k8s.core.v1.ConfigMap(headersName, {
+        metadata: meta(n, headersName),
+        data: SECURITY_HEADERS,
+    }, opts);
+    new k8s.networking.v1.Ingress(`${n.name}-ingress`, {
+        metadata: meta(n, n.name, {
+            annotations: {
+                "cert-manager.io/cluster-issuer": settings.ingress.clusterIssuer,
+                "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+                "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+                "nginx.ingress.kubernetes.io/custom-headers": `${n.namespace}/${headersName}`,
+            },
+        }),
+        spec: {
+            ingressClassName: settings.ingress.className,
+            tls: [{ hosts: [settings.ingress.host], secretName: `${n.name}-tls` }],
+            rules: [{
+                host: settings.ingress.host,
+                http: {
+                    paths: [{
+                        path: "/",
+                        pathType: "Prefix",
+                        backend: { service: { name: service.metadata.name, port: { name: "http" } } },
+                    }],
+                },
+            }],
+        },
+    }, { ...opts, dependsOn: [headers, ...asArray(opts.dependsOn)] });
+}
+
+function asArray(deps: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+    if (deps === undefined) return [];
+    return Array.isArray(deps) ? deps : [deps as pulumi.Input<pulumi.Resource>];
+}
+
+type NetworkPolicyRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
+
+/** Egress the bot needs: DNS, PostgreSQL, Redis, HTTPS to the exchange, and the API server for its Lease. */
+export function egressRules(settings: Settings): NetworkPolicyRule[] {
+    const anywhere = [{ ipBlock: { cidr: "0.0.0.0/0" } }];
+    const tcp = (port: number) => ({ protocol: "TCP", port });
+    const rules: NetworkPolicyRule[] = [
+        {
+            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }],
+            ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
+        },
+        { to: anywhere, ports: [tcp(settings.database.port)] },
+        { to: anywhere, ports: [tcp(settings.redis.port)] },
+        { to: settings.networkPolicy.exchangeEgressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(443)] },
+    ];
+    if (settings.leaderElection) {
+        // The API server behind the `kubernetes` Service listens on 443 or 6443 depending on the cluster.
+        rules.push({ to: anywhere, ports: [tcp(443), tcp(6443)] });
+    }
+    return rules;
+}
+
+export function createNetworkPolicy(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): void {
+    if (!settings.networkPolicy.enabled) return;
+    const namespaces = [...new Set([n.namespace, ...settings.networkPolicy.allowedIngressNamespaces])];
+    new k8s.networking.v1.NetworkPolicy(`${n.name}-networkpolicy`, {
+        metadata: meta(n, n.name),
+        spec: {
+            podSelector: { matchLabels: n.selector },
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{
+                from: [{
+                    namespaceSelector: {
+                        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }],
+                    },
+                }],
+                ports: [{ protocol: "TCP", port: settings.containerPort }],
+            }],
+            egress: egressRules(settings),
+        },
+    }, opts);
+}

@@ -1,0 +1,151 @@
+/**
+ * Value checks for single settings. Each returns undefined when the value is valid, or what is
+ * wrong with it and an example of a valid value (used in the suggested fix).
+ */
+export type Check = (value: string) => { message: string; example: string } | undefined;
+
+export const any: Check = () => undefined;
+
+export function optional(check: Check): Check {
+    return (value) => (value === "" ? undefined : check(value));
+}
+
+export function dns1123Label(max: number): Check {
+    return (value) =>
+        /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value) && value.length <= max
+            ? undefined
+            : { message: `must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most ${max} characters`, example: "trading-bot" };
+}
+
+export function dns1035Label(max: number): Check {
+    return (value) =>
+        /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(value) && value.length <= max
+            ? undefined
+            : { message: `must be a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, at most ${max} characters`, example: "trading-bot" };
+}
+
+export const dns1123Subdomain: Check = (value) =>
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value) && value.length <= 253
+        ? undefined
+        : { message: "must be a DNS-1123 subdomain: lower-case letters, digits, '-' and '.'", example: "my-name" };
+
+export const hostname: Check = (value) =>
+    dns1123Subdomain(value) === undefined
+        ? undefined
+        : { message: "must be a host name (lower-case letters, digits, '-' and '.')", example: "db.example.com" };
+
+export const identifier: Check = (value) =>
+    /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(value)
+        ? undefined
+        : { message: "must be an SQL identifier: letters, digits and '_', starting with a letter, at most 63 characters", example: "tradingbot" };
+
+export const contextName: Check = (value) =>
+    /^[A-Za-z0-9@._:/-]{1,253}$/.test(value)
+        ? undefined
+        : { message: "must be a kubeconfig context name (no spaces)", example: "my-cluster" };
+
+export const imageRepository: Check = (value) =>
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*$/.test(value) && !value.includes("@")
+        ? undefined
+        : { message: "must be an image repository without tag or digest, e.g. ghcr.io/acme/trading-bot", example: "ghcr.io/acme/trading-bot" };
+
+export const imageTag: Check = (value) =>
+    value === "" || /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(value)
+        ? undefined
+        : { message: "must be an image tag: letters, digits, '_', '.' and '-', at most 128 characters", example: "1.0.0" };
+
+export const imageDigest: Check = (value) =>
+    value === "" || /^sha256:[a-f0-9]{64}$/.test(value)
+        ? undefined
+        : { message: "must be sha256: followed by 64 lower-case hex digits", example: `sha256:${"0".repeat(64)}` };
+
+export const httpsUrl: Check = (value) => {
+    try {
+        const url = new URL(value);
+        if (url.protocol === "https:" && !url.username && !url.password) return undefined;
+    } catch {
+        // fall through
+    }
+    return { message: "must be an https:// URL without credentials", example: "https://testnet.binance.vision" };
+};
+
+export const cidr: Check = (value) => {
+    const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+    const ok = match !== null
+        && match.slice(1, 5).every((o) => Number(o) <= 255)
+        && Number(match[5]) <= 32;
+    return ok ? undefined : { message: "must be an IPv4 CIDR such as 203.0.113.0/24", example: "0.0.0.0/0" };
+};
+
+const CPU = /^(\d+(\.\d+)?)(m)?$/;
+const MEMORY_UNITS: Record<string, number> = {
+    "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
+};
+const MEMORY = /^(\d+(\.\d+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+
+/** CPU quantity in millicores, or undefined when malformed. */
+export function cpuMillis(value: string): number | undefined {
+    const m = CPU.exec(value);
+    if (!m) return undefined;
+    return m[3] ? Number(m[1]) : Number(m[1]) * 1000;
+}
+
+/** Memory quantity in bytes, or undefined when malformed. */
+export function memoryBytes(value: string): number | undefined {
+    const m = MEMORY.exec(value);
+    if (!m) return undefined;
+    return Number(m[1]) * MEMORY_UNITS[m[3] ?? ""];
+}
+
+export const cpuQuantity: Check = (value) => {
+    const millis = cpuMillis(value);
+    return millis !== undefined && millis >= 1 && millis <= 64000
+        ? undefined
+        : { message: "must be a CPU quantity between 1m and 64, e.g. 250m or 2", example: "250m" };
+};
+
+export const memoryQuantity: Check = (value) => {
+    const bytes = memoryBytes(value);
+    return bytes !== undefined && bytes >= 16 * 2 ** 20 && bytes <= 256 * 2 ** 30
+        ? undefined
+        : { message: "must be a memory quantity between 16Mi and 256Gi, e.g. 512Mi or 1Gi", example: "512Mi" };
+};
+
+export const storageQuantity: Check = (value) => {
+    const bytes = memoryBytes(value);
+    return bytes !== undefined && bytes >= 2 ** 20 && bytes <= 16 * 2 ** 40
+        ? undefined
+        : { message: "must be a storage quantity between 1Mi and 16Ti, e.g. 5Gi", example: "5Gi" };
+};
+
+export function round(n: number): number {
+    return Math.round(n * 1e6) / 1e6;
+}
+
+/** The known key nearest to a mistyped one (edit distance at most 3), for "did you mean". */
+export function closestKey(key: string, known: string[]): string | undefined {
+    let best: string | undefined;
+    let bestDistance = 4;
+    for (const candidate of known) {
+        const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+        if (d < bestDistance) {
+            best = candidate;
+            bestDistance = d;
+        }
+    }
+    return best;
+}
+
+function editDistance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let previous = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const current = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+            previous = current;
+        }
+    }
+    return row[b.length];
+}

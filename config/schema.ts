@@ -1,0 +1,292 @@
+/**
+ * Every configuration key of the `trading-bot` namespace: its type, default and meaning.
+ *
+ * This table is the single source of truth. `Pulumi.yaml` declares the same keys with the same
+ * types, defaults and descriptions (a unit test keeps the two in step), so the Pulumi CLI checks
+ * types early and `pulumi config` shows the documentation; `settings.ts` then validates values
+ * and relations between keys in one place.
+ */
+export const PROJECT = "trading-bot";
+
+export type KeyType = "string" | "integer" | "boolean" | "array";
+
+export interface KeySpec {
+    type: KeyType;
+    /** The value used when a stack does not set the key. */
+    default: string | number | boolean | string[];
+    description: string;
+    /** Secret keys must be set with `pulumi config set --secret`; their values are never printed. */
+    secret?: boolean;
+}
+
+export const CONFIG_KEYS = {
+    // --- Where and what ---------------------------------------------------------------------
+    environment: {
+        type: "string", default: "dev",
+        description: "Environment of this stack: dev, staging or prod. prod turns on the strict rules (pinned images, TLS to the database, external databases, no testnet).",
+    },
+    kubeContext: {
+        type: "string", default: "",
+        description: "Name of the kubeconfig context of the target cluster. Required: the program never uses the ambient current context.",
+    },
+    kubeconfig: {
+        type: "string", default: "",
+        description: "Path of the kubeconfig file (relative to the project) holding kubeContext. Empty: $KUBECONFIG or ~/.kube/config.",
+    },
+    name: {
+        type: "string", default: "trading-bot",
+        description: "Name of the bot; prefixes every Kubernetes object it owns (DNS-1035 label, at most 40 characters).",
+    },
+    namespace: {
+        type: "string", default: "trading-bot",
+        description: "Namespace to deploy into (DNS-1123 label).",
+    },
+    createNamespace: {
+        type: "boolean", default: true,
+        description: "Create the namespace (with the restricted Pod Security Standard enforced). false: use an existing namespace of that name.",
+    },
+
+    // --- Image ------------------------------------------------------------------------------
+    imageRepository: {
+        type: "string", default: "ghcr.io/example/trading-bot",
+        description: "Container image repository of the bot.",
+    },
+    imageTag: {
+        type: "string", default: "1.0.0",
+        description: "Image tag. prod refuses `latest` and an empty tag unless imageDigest is set.",
+    },
+    imageDigest: {
+        type: "string", default: "",
+        description: "Image digest (sha256:<64 hex>). When set it pins the image and wins over imageTag.",
+    },
+    imagePullPolicy: {
+        type: "string", default: "IfNotPresent",
+        description: "Image pull policy: Always, IfNotPresent or Never.",
+    },
+    imagePullSecrets: {
+        type: "array", default: [],
+        description: "Names of existing docker-registry Secrets in the namespace, for a private registry.",
+    },
+
+    // --- Workload ---------------------------------------------------------------------------
+    replicas: {
+        type: "integer", default: 1,
+        description: "Number of bot pods when autoscaling is off (1 to 20). More than 1 requires leaderElectionEnabled.",
+    },
+    autoscalingEnabled: {
+        type: "boolean", default: false,
+        description: "Let a HorizontalPodAutoscaler own the replica count. Requires leaderElectionEnabled.",
+    },
+    autoscalingMinReplicas: {
+        type: "integer", default: 1,
+        description: "Lowest replica count the autoscaler may choose.",
+    },
+    autoscalingMaxReplicas: {
+        type: "integer", default: 5,
+        description: "Highest replica count the autoscaler may choose (at most 50).",
+    },
+    targetCPUUtilizationPercentage: {
+        type: "integer", default: 70,
+        description: "Average CPU utilisation (% of request) the autoscaler aims for.",
+    },
+    targetMemoryUtilizationPercentage: {
+        type: "integer", default: 80,
+        description: "Average memory utilisation (% of request) the autoscaler aims for.",
+    },
+    cpuRequest: {
+        type: "string", default: "250m",
+        description: "CPU request of the bot container (Kubernetes quantity, e.g. 250m).",
+    },
+    memoryRequest: {
+        type: "string", default: "512Mi",
+        description: "Memory request of the bot container (Kubernetes quantity, e.g. 512Mi).",
+    },
+    cpuLimit: {
+        type: "string", default: "",
+        description: "CPU limit. Empty: equal to cpuRequest.",
+    },
+    memoryLimit: {
+        type: "string", default: "",
+        description: "Memory limit. Empty: equal to memoryRequest (a bot must not be OOM-killed for using what it asked for).",
+    },
+    containerPort: {
+        type: "integer", default: 8000,
+        description: "Port of the bot's HTTP server (/health, /ready, /metrics) and of the Service.",
+    },
+    logLevel: {
+        type: "string", default: "info",
+        description: "Log level: debug, info, warning or error.",
+    },
+    terminationGracePeriodSeconds: {
+        type: "integer", default: 60,
+        description: "Seconds a stopping pod gets to cancel open orders and flush state (10 to 3600).",
+    },
+    preStopSleepSeconds: {
+        type: "integer", default: 10,
+        description: "Seconds the preStop hook waits, so the pod leaves the Service before it gets SIGTERM. Less than terminationGracePeriodSeconds.",
+    },
+    rolloutTimeoutSeconds: {
+        type: "integer", default: 600,
+        description: "How long `pulumi up` waits for a rollout before it fails (60 to 3600). Also the Deployment's progress deadline.",
+    },
+    leaderElectionEnabled: {
+        type: "boolean", default: false,
+        description: "Give the bot a Lease so that only the leader trades. Required with more than one replica or autoscaling.",
+    },
+    highAvailability: {
+        type: "boolean", default: false,
+        description: "Spread pods over nodes and zones (pod anti-affinity and topology spread constraints).",
+    },
+    networkPolicyEnabled: {
+        type: "boolean", default: false,
+        description: "Deny all traffic except ingress to the bot port from allowedIngressNamespaces and egress to DNS, PostgreSQL, Redis and HTTPS.",
+    },
+    allowedIngressNamespaces: {
+        type: "array", default: ["monitoring"],
+        description: "Namespaces allowed to reach the bot port when networkPolicyEnabled (the bot's own namespace always is).",
+    },
+    exchangeEgressCidrs: {
+        type: "array", default: ["0.0.0.0/0"],
+        description: "CIDRs the bot may reach on port 443 (the exchange API) when networkPolicyEnabled.",
+    },
+
+    // --- Storage ----------------------------------------------------------------------------
+    persistenceEnabled: {
+        type: "boolean", default: true,
+        description: "Keep trading data and logs on a PersistentVolumeClaim (otherwise an emptyDir).",
+    },
+    storageSize: {
+        type: "string", default: "5Gi",
+        description: "Size of the data volume (Kubernetes quantity, e.g. 20Gi).",
+    },
+    storageClass: {
+        type: "string", default: "standard",
+        description: "StorageClass of the data volume.",
+    },
+    storageAccessMode: {
+        type: "string", default: "ReadWriteOnce",
+        description: "Access mode of the data volume: ReadWriteOnce, ReadWriteOncePod or ReadWriteMany. Pods on several nodes need ReadWriteMany.",
+    },
+    backupEnabled: {
+        type: "boolean", default: false,
+        description: "Annotate the data volume and pods for backups (Velero).",
+    },
+
+    // --- Ingress ----------------------------------------------------------------------------
+    ingressEnabled: {
+        type: "boolean", default: false,
+        description: "Expose the bot through an Ingress with TLS.",
+    },
+    ingressHost: {
+        type: "string", default: "",
+        description: "Host name of the Ingress. Required when ingressEnabled.",
+    },
+    ingressClassName: {
+        type: "string", default: "nginx",
+        description: "IngressClass of the Ingress.",
+    },
+    certManagerClusterIssuer: {
+        type: "string", default: "letsencrypt-prod",
+        description: "cert-manager ClusterIssuer that issues the Ingress certificate.",
+    },
+
+    // --- Dependencies -----------------------------------------------------------------------
+    inClusterDatabases: {
+        type: "boolean", default: false,
+        description: "Run PostgreSQL and Redis in the namespace with generated passwords (dev and staging). prod uses external ones.",
+    },
+    databaseHost: {
+        type: "string", default: "postgres",
+        description: "PostgreSQL host.",
+    },
+    databasePort: {
+        type: "integer", default: 5432,
+        description: "PostgreSQL port.",
+    },
+    databaseName: {
+        type: "string", default: "tradingbot",
+        description: "PostgreSQL database name.",
+    },
+    databaseUser: {
+        type: "string", default: "tradingbot",
+        description: "PostgreSQL user name.",
+    },
+    databaseSslMode: {
+        type: "string", default: "require",
+        description: "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full. prod needs require or stricter.",
+    },
+    redisHost: {
+        type: "string", default: "redis",
+        description: "Redis host.",
+    },
+    redisPort: {
+        type: "integer", default: 6379,
+        description: "Redis port.",
+    },
+    redisDb: {
+        type: "integer", default: 0,
+        description: "Redis database index (0 to 15).",
+    },
+
+    // --- Trading ----------------------------------------------------------------------------
+    tradingEnabled: {
+        type: "boolean", default: false,
+        description: "Let the bot place real orders. Requires the Binance keys.",
+    },
+    maxPositions: {
+        type: "integer", default: 3,
+        description: "Most positions open at once (1 to 100).",
+    },
+    riskPerTrade: {
+        type: "string", default: "0.02",
+        description: "Fraction of the account risked per trade, a decimal with 0 < value <= 0.1.",
+    },
+    stopLossPercentage: {
+        type: "string", default: "0.02",
+        description: "Stop loss as a fraction of the entry price, a decimal in (0, 1).",
+    },
+    takeProfitPercentage: {
+        type: "string", default: "0.04",
+        description: "Take profit as a fraction of the entry price, a decimal in (0, 1), greater than stopLossPercentage.",
+    },
+    exchangeEndpoint: {
+        type: "string", default: "",
+        description: "Binance REST endpoint (https URL). Empty: the testnet outside prod, the live API in prod.",
+    },
+
+    // --- Secrets ----------------------------------------------------------------------------
+    existingSecret: {
+        type: "string", default: "",
+        description: "Name of an existing Secret (Sealed Secrets, External Secrets, Vault...) with keys binance-api-key, binance-api-secret, database-password, redis-password. When set the stack creates no Secret.",
+    },
+    binanceApiKey: {
+        type: "string", default: "", secret: true,
+        description: "Binance API key. Set with `pulumi config set --secret binanceApiKey`.",
+    },
+    binanceApiSecret: {
+        type: "string", default: "", secret: true,
+        description: "Binance API secret. Set with `pulumi config set --secret binanceApiSecret`.",
+    },
+    databasePassword: {
+        type: "string", default: "", secret: true,
+        description: "PostgreSQL password. Generated when inClusterDatabases; required otherwise (or existingSecret).",
+    },
+    redisPassword: {
+        type: "string", default: "", secret: true,
+        description: "Redis password. Generated when inClusterDatabases; required otherwise (or existingSecret).",
+    },
+} satisfies Record<string, KeySpec>;
+
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+export const SECRET_KEYS = (Object.keys(CONFIG_KEYS) as ConfigKey[]).filter(
+    (k) => (CONFIG_KEYS[k] as KeySpec).secret === true,
+);
+
+/** The keys of the Secret the bot reads, whether the stack creates it or names an existing one. */
+export const SECRET_DATA_KEYS = {
+    binanceApiKey: "binance-api-key",
+    binanceApiSecret: "binance-api-secret",
+    databasePassword: "database-password",
+    redisPassword: "redis-password",
+} as const;

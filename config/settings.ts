@@ -1,0 +1,406 @@
+import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT, SECRET_KEYS } from "./schema";
+import { ConfigProblems, InvalidConfigError } from "./problems";
+import * as rules from "./rules";
+
+export type Environment = "dev" | "staging" | "prod";
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** The validated, typed settings of one stack. Secret values are not here, only whether they are set. */
+export interface Settings {
+    stack: string;
+    environment: Environment;
+    kubeContext: string;
+    kubeconfig: string;
+    name: string;
+    namespace: string;
+    createNamespace: boolean;
+    image: { repository: string; tag: string; digest: string; pullPolicy: string; pullSecrets: string[] };
+    /** The image reference the pods run: repository@digest when pinned by digest, else repository:tag. */
+    imageRef: string;
+    replicas: number;
+    autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; targetCPU: number; targetMemory: number };
+    resources: { cpuRequest: string; memoryRequest: string; cpuLimit: string; memoryLimit: string };
+    containerPort: number;
+    logLevel: string;
+    terminationGracePeriodSeconds: number;
+    preStopSleepSeconds: number;
+    rolloutTimeoutSeconds: number;
+    leaderElection: boolean;
+    highAvailability: boolean;
+    networkPolicy: { enabled: boolean; allowedIngressNamespaces: string[]; exchangeEgressCidrs: string[] };
+    storage: { enabled: boolean; size: string; className: string; accessMode: string; backup: boolean };
+    ingress: { enabled: boolean; host: string; className: string; clusterIssuer: string };
+    inClusterDatabases: boolean;
+    database: { host: string; port: number; name: string; user: string; sslMode: string };
+    redis: { host: string; port: number; db: number };
+    trading: {
+        enabled: boolean;
+        maxPositions: number;
+        riskPerTrade: number;
+        stopLossPercentage: number;
+        takeProfitPercentage: number;
+        exchangeEndpoint: string;
+    };
+    existingSecret: string;
+    /** Which secret config keys the stack sets (their values are read later, as secret outputs). */
+    secretsSet: Record<SecretKey, boolean>;
+}
+
+/** Whether the bot may run more than one pod at a time (fixed replicas or what the HPA may choose). */
+export function runsSeveralReplicas(s: Pick<Settings, "autoscaling" | "replicas">): boolean {
+    return s.autoscaling.enabled ? s.autoscaling.maxReplicas > 1 : s.replicas > 1;
+}
+
+/** Raw config of the trading-bot namespace: bare key -> the string Pulumi stores. */
+export type RawConfig = Record<string, string | undefined>;
+
+const TESTNET_ENDPOINT = "https://testnet.binance.vision";
+const LIVE_ENDPOINT = "https://api.binance.com";
+
+/**
+ * Turns raw stack config into validated settings, or throws one InvalidConfigError that lists
+ * every problem (key, value, what is valid, the fix). Pure: it touches no resource.
+ */
+export function parseSettings(stack: string, raw: RawConfig): Settings {
+    const problems = new ConfigProblems();
+    const read = new Reader(stack, raw, problems);
+
+    for (const key of Object.keys(raw)) {
+        if (!(key in CONFIG_KEYS)) {
+            const suggestion = rules.closestKey(key, Object.keys(CONFIG_KEYS));
+            problems.add({
+                key: `${PROJECT}:${key}`,
+                value: read.shown(key as ConfigKey, raw[key]),
+                message: "is not a setting of this project" + (suggestion ? ` (did you mean '${suggestion}'?)` : ""),
+                fix: suggestion
+                    ? `pulumi config rm ${PROJECT}:${key} --stack ${stack} && pulumi config set ${PROJECT}:${suggestion} <value> --stack ${stack}`
+                    : `pulumi config rm ${PROJECT}:${key} --stack ${stack} (see the configuration table in README.md)`,
+            });
+        }
+    }
+
+    const environment = read.oneOf("environment", ["dev", "staging", "prod"]) as Environment;
+    const isProd = environment === "prod";
+    const name = read.string("name", rules.dns1035Label(40));
+    const namespace = read.string("namespace", rules.dns1123Label(63));
+
+    const image = {
+        repository: read.string("imageRepository", rules.imageRepository),
+        tag: read.string("imageTag", rules.imageTag),
+        digest: read.string("imageDigest", rules.imageDigest),
+        pullPolicy: read.oneOf("imagePullPolicy", ["Always", "IfNotPresent", "Never"]),
+        pullSecrets: read.stringArray("imagePullSecrets", rules.dns1123Subdomain),
+    };
+    if (!isProd && !image.digest && image.tag === "") {
+        read.problem("imageTag", "an image needs a tag or a digest", "pulumi config set trading-bot:imageTag 1.0.0");
+    }
+    if (isProd && !image.digest && (image.tag === "latest" || image.tag === "")) {
+        read.problem(
+            "imageTag",
+            "prod refuses `latest` and untagged images: a moving tag would deploy untested code that trades real money",
+            `pulumi config set trading-bot:imageTag <version, e.g. 1.4.2> --stack ${stack} (or set imageDigest)`,
+        );
+    }
+    const imageRef = image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`;
+
+    const replicas = read.integer("replicas", 1, 20);
+    const autoscaling = {
+        enabled: read.boolean("autoscalingEnabled"),
+        minReplicas: read.integer("autoscalingMinReplicas", 1, 50),
+        maxReplicas: read.integer("autoscalingMaxReplicas", 1, 50),
+        targetCPU: read.integer("targetCPUUtilizationPercentage", 1, 100),
+        targetMemory: read.integer("targetMemoryUtilizationPercentage", 1, 100),
+    };
+    if (autoscaling.enabled && autoscaling.maxReplicas < autoscaling.minReplicas) {
+        read.problem(
+            "autoscalingMaxReplicas",
+            `must be at least autoscalingMinReplicas (${autoscaling.minReplicas})`,
+            `pulumi config set trading-bot:autoscalingMaxReplicas ${autoscaling.minReplicas} --stack ${stack}`,
+        );
+    }
+
+    const resources = {
+        cpuRequest: read.string("cpuRequest", rules.cpuQuantity),
+        memoryRequest: read.string("memoryRequest", rules.memoryQuantity),
+        cpuLimit: read.string("cpuLimit", rules.optional(rules.cpuQuantity)),
+        memoryLimit: read.string("memoryLimit", rules.optional(rules.memoryQuantity)),
+    };
+    resources.cpuLimit ||= resources.cpuRequest;
+    resources.memoryLimit ||= resources.memoryRequest;
+    for (const [limitKey, requestKey, parse] of [
+        ["cpuLimit", "cpuRequest", rules.cpuMillis],
+        ["memoryLimit", "memoryRequest", rules.memoryBytes],
+    ] as const) {
+        const limit = parse(resources[limitKey]);
+        const request = parse(resources[requestKey]);
+        if (limit !== undefined && request !== undefined && limit < request) {
+            read.problem(limitKey, `must not be below ${requestKey} (${resources[requestKey]})`,
+                `pulumi config set trading-bot:${limitKey} ${resources[requestKey]} --stack ${stack}`);
+        }
+    }
+
+    const terminationGracePeriodSeconds = read.integer("terminationGracePeriodSeconds", 10, 3600);
+    const preStopSleepSeconds = read.integer("preStopSleepSeconds", 0, 300);
+    if (preStopSleepSeconds >= terminationGracePeriodSeconds) {
+        read.problem("preStopSleepSeconds",
+            `must be less than terminationGracePeriodSeconds (${terminationGracePeriodSeconds}), or the bot never gets time to shut down cleanly`,
+            `pulumi config set trading-bot:preStopSleepSeconds ${Math.min(10, terminationGracePeriodSeconds - 5)} --stack ${stack}`);
+    }
+
+    const leaderElection = read.boolean("leaderElectionEnabled");
+    const several = runsSeveralReplicas({ autoscaling, replicas });
+    if (several && !leaderElection) {
+        const what = autoscaling.enabled ? "autoscalingEnabled" : "replicas";
+        read.problem(what,
+            "several replicas of an order-placing bot would place duplicate orders; more than one replica or autoscaling needs leader election so only one replica trades",
+            `pulumi config set trading-bot:leaderElectionEnabled true --stack ${stack} (or set replicas to 1 and autoscalingEnabled to false)`);
+    }
+
+    const storage = {
+        enabled: read.boolean("persistenceEnabled"),
+        size: read.string("storageSize", rules.storageQuantity),
+        className: read.string("storageClass", rules.dns1123Subdomain),
+        accessMode: read.oneOf("storageAccessMode", ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]),
+        backup: read.boolean("backupEnabled"),
+    };
+    if (storage.enabled && several && storage.accessMode !== "ReadWriteMany") {
+        read.problem("storageAccessMode",
+            "pods of several replicas run on different nodes and cannot all mount a single-node volume",
+            `pulumi config set trading-bot:storageAccessMode ReadWriteMany --stack ${stack} (or persistenceEnabled false)`);
+    }
+
+    const ingress = {
+        enabled: read.boolean("ingressEnabled"),
+        host: read.string("ingressHost", rules.optional(rules.hostname)),
+        className: read.string("ingressClassName", rules.dns1123Subdomain),
+        clusterIssuer: read.string("certManagerClusterIssuer", rules.dns1123Subdomain),
+    };
+    if (ingress.enabled && !ingress.host) {
+        read.problem("ingressHost", "is required when ingressEnabled is true",
+            `pulumi config set trading-bot:ingressHost bot.example.com --stack ${stack}`);
+    }
+
+    const inClusterDatabases = read.boolean("inClusterDatabases");
+    if (isProd && inClusterDatabases) {
+        read.problem("inClusterDatabases",
+            "prod uses external, backed-up PostgreSQL and Redis; the in-cluster ones are for dev and staging",
+            `pulumi config set trading-bot:inClusterDatabases false --stack ${stack}`);
+    }
+    const database = {
+        host: read.string("databaseHost", rules.hostname),
+        port: read.integer("databasePort", 1, 65535),
+        name: read.string("databaseName", rules.identifier),
+        user: read.string("databaseUser", rules.identifier),
+        sslMode: read.oneOf("databaseSslMode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+    };
+    if (isProd && !["require", "verify-ca", "verify-full"].includes(database.sslMode)) {
+        read.problem("databaseSslMode", "prod talks to its database over TLS: require, verify-ca or verify-full",
+            `pulumi config set trading-bot:databaseSslMode verify-full --stack ${stack}`);
+    }
+    const redis = {
+        host: read.string("redisHost", rules.hostname),
+        port: read.integer("redisPort", 1, 65535),
+        db: read.integer("redisDb", 0, 15),
+    };
+    const containerPort = read.integer("containerPort", 1024, 65535);
+
+    const trading = {
+        enabled: read.boolean("tradingEnabled"),
+        maxPositions: read.integer("maxPositions", 1, 100),
+        riskPerTrade: read.decimal("riskPerTrade", { above: 0, atMost: 0.1 }, "0.02"),
+        stopLossPercentage: read.decimal("stopLossPercentage", { above: 0, below: 1 }, "0.02"),
+        takeProfitPercentage: read.decimal("takeProfitPercentage", { above: 0, below: 1 }, "0.04"),
+        exchangeEndpoint: read.string("exchangeEndpoint", rules.optional(rules.httpsUrl)),
+    };
+    if (trading.takeProfitPercentage <= trading.stopLossPercentage) {
+        read.problem("takeProfitPercentage",
+            `must be greater than stopLossPercentage (${trading.stopLossPercentage}), or every winning trade earns less than a losing one costs`,
+            `pulumi config set trading-bot:takeProfitPercentage ${rules.round(trading.stopLossPercentage * 2)} --stack ${stack}`);
+    }
+    trading.exchangeEndpoint ||= isProd ? LIVE_ENDPOINT : TESTNET_ENDPOINT;
+
+    const existingSecret = read.string("existingSecret", rules.optional(rules.dns1123Subdomain));
+    const secretsSet = Object.fromEntries(
+        SECRET_KEYS.map((k) => [k, (raw[k] ?? "") !== ""]),
+    ) as Record<SecretKey, boolean>;
+    if (trading.enabled && !existingSecret) {
+        for (const key of ["binanceApiKey", "binanceApiSecret"] as const) {
+            if (!secretsSet[key]) {
+                read.problem(key, "is required when tradingEnabled is true (the bot cannot place orders without it)",
+                    `pulumi config set --secret trading-bot:${key} <value> --stack ${stack} (or set existingSecret)`, "(not set)");
+            }
+        }
+    }
+    if (!inClusterDatabases && !existingSecret) {
+        for (const key of ["databasePassword", "redisPassword"] as const) {
+            if (!secretsSet[key]) {
+                read.problem(key, "is required for external databases (inClusterDatabases is false)",
+                    `pulumi config set --secret trading-bot:${key} <value> --stack ${stack} (or set existingSecret)`, "(not set)");
+            }
+        }
+    }
+    if (environment !== "prod" && trading.enabled && trading.exchangeEndpoint === LIVE_ENDPOINT) {
+        read.problem("exchangeEndpoint", `${environment} must not trade on the live exchange`,
+            `pulumi config rm trading-bot:exchangeEndpoint --stack ${stack} (the testnet is the default outside prod)`);
+    }
+
+    const kubeContext = read.string("kubeContext", rules.optional(rules.contextName));
+    if (!kubeContext) {
+        read.problem("kubeContext", "every stack names its target cluster explicitly; the ambient current context is never used",
+            `pulumi config set trading-bot:kubeContext <context from 'kubectl config get-contexts'> --stack ${stack}`, "(not set)");
+    }
+
+    const settings: Settings = {
+        stack,
+        environment,
+        kubeContext,
+        kubeconfig: read.string("kubeconfig", rules.any),
+        name,
+        namespace,
+        createNamespace: read.boolean("createNamespace"),
+        image,
+        imageRef,
+        replicas,
+        autoscaling,
+        resources,
+        containerPort,
+        logLevel: read.oneOf("logLevel", ["debug", "info", "warning", "error"]),
+        terminationGracePeriodSeconds,
+        preStopSleepSeconds,
+        rolloutTimeoutSeconds: read.integer("rolloutTimeoutSeconds", 60, 3600),
+        leaderElection,
+        highAvailability: read.boolean("highAvailability"),
+        networkPolicy: {
+            enabled: read.boolean("networkPolicyEnabled"),
+            allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces", rules.dns1123Label(63)),
+            exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs", rules.cidr),
+        },
+        storage,
+        ingress,
+        inClusterDatabases,
+        database,
+        redis,
+        trading,
+        existingSecret,
+        secretsSet,
+    };
+
+    if (!problems.empty) {
+        throw new InvalidConfigError(stack, problems.items);
+    }
+    return settings;
+}
+
+/** Reads one key at a time, recording a problem (and returning the default) when a value is bad. */
+class Reader {
+    constructor(private stack: string, private raw: RawConfig, private problems: ConfigProblems) {}
+
+    private spec(key: ConfigKey): KeySpec {
+        return CONFIG_KEYS[key] as KeySpec;
+    }
+
+    /** How a value is shown in an error: quoted, and never for a secret key. */
+    shown(key: ConfigKey, value: string | undefined): string {
+        if (value === undefined) return "(not set)";
+        if (key in CONFIG_KEYS && this.spec(key).secret) return "[secret]";
+        // Lists are stored as JSON already.
+        if (key in CONFIG_KEYS && this.spec(key).type === "array" && value.startsWith("[")) return value;
+        return JSON.stringify(value);
+    }
+
+    private text(key: ConfigKey): string {
+        const value = this.raw[key];
+        return value === undefined ? String(this.spec(key).default) : value;
+    }
+
+    problem(key: ConfigKey, message: string, fix: string, value?: string): void {
+        this.problems.add({
+            key: `${PROJECT}:${key}`,
+            value: value ?? this.shown(key, this.raw[key] ?? this.text(key)),
+            message,
+            fix: fix.includes("--stack") ? fix : `${fix} --stack ${this.stack}`,
+        });
+    }
+
+    private fallback<T>(key: ConfigKey): T {
+        return this.spec(key).default as unknown as T;
+    }
+
+    string(key: ConfigKey, check: rules.Check): string {
+        const value = this.text(key);
+        const error = check(value);
+        if (error) {
+            this.problem(key, error.message, `pulumi config set trading-bot:${key} ${error.example}`);
+            return this.fallback(key);
+        }
+        return value;
+    }
+
+    oneOf(key: ConfigKey, allowed: string[]): string {
+        const value = this.text(key);
+        if (!allowed.includes(value)) {
+            this.problem(key, `must be one of ${allowed.join(", ")}`, `pulumi config set trading-bot:${key} ${allowed[0]}`);
+            return allowed.includes(String(this.spec(key).default)) ? String(this.spec(key).default) : allowed[0];
+        }
+        return value;
+    }
+
+    boolean(key: ConfigKey): boolean {
+        const value = this.text(key);
+        if (value !== "true" && value !== "false") {
+            this.problem(key, "must be true or false", `pulumi config set trading-bot:${key} ${this.spec(key).default}`);
+            return this.fallback(key);
+        }
+        return value === "true";
+    }
+
+    integer(key: ConfigKey, min: number, max: number): number {
+        const value = this.text(key);
+        const parsed = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+        if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+            const example = Math.min(Math.max(Number(this.spec(key).default), min), max);
+            this.problem(key, `must be a whole number from ${min} to ${max}`, `pulumi config set trading-bot:${key} ${example}`);
+            return example;
+        }
+        return parsed;
+    }
+
+    decimal(key: ConfigKey, bounds: { above: number; atMost?: number; below?: number }, example: string): number {
+        const value = this.text(key);
+        const parsed = /^\s*\d*\.?\d+(e-?\d+)?\s*$/i.test(value) ? Number(value) : NaN;
+        const upperOk = bounds.atMost !== undefined ? parsed <= bounds.atMost : parsed < (bounds.below ?? Infinity);
+        if (!Number.isFinite(parsed) || parsed <= bounds.above || !upperOk) {
+            const range = bounds.atMost !== undefined
+                ? `${bounds.above} < value <= ${bounds.atMost}`
+                : `${bounds.above} < value < ${bounds.below}`;
+            this.problem(key, `must be a decimal with ${range}`, `pulumi config set trading-bot:${key} ${example}`);
+            return Number(example);
+        }
+        return parsed;
+    }
+
+    stringArray(key: ConfigKey, check: rules.Check): string[] {
+        const value = this.raw[key];
+        if (value === undefined) return this.fallback(key);
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(value);
+        } catch {
+            parsed = undefined;
+        }
+        if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === "string")) {
+            this.problem(key, "must be a list of strings",
+                `pulumi config set --path 'trading-bot:${key}[0]' <value>`);
+            return this.fallback(key);
+        }
+        for (const [i, item] of parsed.entries()) {
+            const error = check(item);
+            if (error) {
+                this.problem(key, `item ${i} (${JSON.stringify(item)}) ${error.message}`,
+                    `pulumi config set --path 'trading-bot:${key}[${i}]' ${error.example}`);
+                return this.fallback(key);
+            }
+        }
+        return parsed;
+    }
+}

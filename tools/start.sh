@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `npm start`: deploys the dev stack to the local cluster. Installs or builds whatever is missing
+# (npm packages, Node 22, the Pulumi toolchain, the Kubernetes binaries), starts the local cluster
+# if it is not running, runs `pulumi up --stack dev --yes` and prints the stack outputs.
+# A second run changes nothing.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$PROJECT_ROOT"
+
+bash tools/install-node-modules.sh
+step "Toolchain: Pulumi CLI, language host, providers, Kubernetes"
+bash tools/toolchain/install.sh
+step "Local cluster"
+bash tools/cluster/cluster.sh up
+
+pulumi() { bash tools/pulumi.sh "$@"; }
+step "Deploying the dev stack (pulumi up --stack dev)"
+pulumi stack select dev --create >/dev/null
+pulumi up --stack dev --yes --skip-preview --suppress-progress
+step "Stack outputs"
+pulumi stack output --stack dev

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `npm test`: every test. Installs or builds whatever is missing (and reuses what is there),
+# then runs, in order: the type-check, the unit tests (mocks), and the end-to-end tests
+# (the real Pulumi engine and providers against the local cluster, which it starts if needed).
+#   npm test                 everything
+#   npm test -- --unit       type-check and unit tests only (no toolchain, no cluster)
+# Ends with one line "N passed, N failed" over all suites, and exits non-zero on any failure.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$PROJECT_ROOT"
+
+unit_only=false
+[[ "${1:-}" == "--unit" ]] && unit_only=true
+
+bash tools/install-node-modules.sh
+export PATH="$(node_bin_dir):$PATH"
+
+summary=$(mktemp)
+export TEST_SUMMARY_FILE="$summary"
+failed_steps=()
+mocha() {
+  node node_modules/mocha/bin/mocha.js --reporter test/support/summary-reporter.js "$@"
+}
+
+step "Type-checking the program and the tests"
+if node node_modules/typescript/bin/tsc --noEmit -p tsconfig.check.json; then
+  echo "1 0" >>"$summary"
+else
+  echo "0 1" >>"$summary"; failed_steps+=("type-check")
+fi
+
+step "Unit tests (Pulumi mocks)"
+mocha 'test/unit/**/*.test.ts' || failed_steps+=("unit tests")
+
+if ! $unit_only; then
+  step "Toolchain: Pulumi CLI, language host, providers, Kubernetes"
+  bash tools/toolchain/install.sh
+  step "Local cluster"
+  bash tools/cluster/cluster.sh up
+  step "End-to-end tests (real engine, real cluster)"
+  mocha --timeout 1800000 'test/e2e/**/*.test.ts' || failed_steps+=("end-to-end tests")
+fi
+
+read -r passed failed < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$summary")
+rm -f "$summary"
+if ((${#failed_steps[@]})); then
+  info "failed: ${failed_steps[*]}"
+fi
+echo "$passed passed, $failed failed"
+((${#failed_steps[@]} == 0 && failed == 0))

@@ -1,14 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { loadSettings, readSecrets, Settings } from "./config";
+import { loadStack, Settings } from "./config";
 import { generatePasswords, InClusterDatabases } from "./components/databases";
 import { SecretValues, TradingBot } from "./components/tradingBot";
 
-/** What `pulumi stack output` shows: everything Helm's NOTES.txt used to print. */
-export interface StackOutputs {
+/** How to reach one bot: everything Helm's NOTES.txt used to print. */
+export interface BotOutputs {
     namespace: pulumi.Output<string>;
-    kubeContext: string;
     serviceName: pulumi.Output<string>;
     serviceDns: pulumi.Output<string>;
     servicePort: number;
@@ -18,6 +17,12 @@ export interface StackOutputs {
     hpaCommand: pulumi.Output<string>;
     exchangeEndpoint: string;
     tradingEnabled: boolean;
+}
+
+/** What `pulumi stack output` shows: the first bot's outputs at the top level, and every bot by name. */
+export interface StackOutputs extends BotOutputs {
+    kubeContext: string;
+    bots: Record<string, BotOutputs>;
 }
 
 /** The cluster named by the stack: an explicit provider, never the ambient current context. */
@@ -34,35 +39,46 @@ export function clusterProvider(settings: Settings): k8s.Provider {
 
 /** Declares the whole stack. Config is validated first: invalid config creates nothing. */
 export function defineStack(): StackOutputs {
-    const settings = loadSettings();
-    const provider = clusterProvider(settings);
+    const stack = loadStack();
+    const [first] = stack.bots;
+    const provider = clusterProvider(first);
 
-    const secrets: SecretValues = readSecrets(settings);
-    const passwords = settings.inClusterDatabases ? generatePasswords(`${settings.name}-databases`) : undefined;
-    if (passwords && !settings.existingSecret) {
-        // Passwords set in config win over generated ones.
-        secrets.databasePassword ??= passwords.databasePassword;
-        secrets.redisPassword ??= passwords.redisPassword;
-    }
+    // In-cluster databases (dev, staging) are shared by the stack's bots; their generated
+    // passwords reach each bot through its Secret unless the bot sets its own.
+    const passwords = first.inClusterDatabases ? generatePasswords(`${first.name}-databases`) : undefined;
+    const secretsOf = (i: number): SecretValues => ({
+        ...(passwords ? { databasePassword: passwords.databasePassword, redisPassword: passwords.redisPassword } : {}),
+        ...stack.secrets[i],
+    });
 
-    const bot = new TradingBot(settings.name, { settings, secrets }, { provider });
+    const owner = new TradingBot(first.name, { settings: first, secrets: secretsOf(0) }, { provider });
+    const bots = [owner, ...stack.bots.slice(1).map((settings, i) =>
+        new TradingBot(settings.name, {
+            settings, secrets: secretsOf(i + 1), sharedNamespace: owner.namespaceResource,
+        }, { provider }))];
+
     if (passwords) {
-        new InClusterDatabases(`${settings.name}-databases`, {
-            settings,
-            namespace: bot.namespace,
-            databasePassword: secrets.databasePassword ?? passwords.databasePassword,
-            redisPassword: secrets.redisPassword ?? passwords.redisPassword,
+        new InClusterDatabases(`${first.name}-databases`, {
+            settings: first,
+            namespace: owner.namespace,
+            databasePassword: secretsOf(0).databasePassword ?? passwords.databasePassword,
+            redisPassword: secretsOf(0).redisPassword ?? passwords.redisPassword,
         }, { provider });
     }
-    return stackOutputs(settings, bot);
+
+    const outputs = stack.bots.map((settings, i) => botOutputs(settings, bots[i]));
+    return {
+        ...outputs[0],
+        kubeContext: first.kubeContext,
+        bots: Object.fromEntries(stack.bots.map((settings, i) => [settings.name, outputs[i]])),
+    };
 }
 
-function stackOutputs(settings: Settings, bot: TradingBot): StackOutputs {
+function botOutputs(settings: Settings, bot: TradingBot): BotOutputs {
     const kubectl = `kubectl --context ${settings.kubeContext}`;
     const port = bot.servicePort;
     return {
         namespace: bot.namespace,
-        kubeContext: settings.kubeContext,
         serviceName: bot.serviceName,
         serviceDns: pulumi.interpolate`${bot.serviceName}.${bot.namespace}.svc.cluster.local`,
         servicePort: port,

@@ -1,27 +1,60 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, SECRET_KEYS } from "./schema";
-import { parseSettings, RawConfig, SecretKey, Settings } from "./settings";
 import { InvalidConfigError } from "./problems";
+import { PROJECT, SECRET_KEYS } from "./schema";
+import { RawConfig, SecretKey, Settings } from "./settings";
+import { parseStack, StackSettings } from "./stack";
 
 export { Settings, Environment, SecretKey, parseSettings, runsSeveralReplicas } from "./settings";
+export { parseStack, StackSettings, STACK_WIDE_KEYS } from "./stack";
 export { InvalidConfigError } from "./problems";
 export { CONFIG_KEYS, SECRET_DATA_KEYS, PROJECT } from "./schema";
 
+export type SecretOutputs = Partial<Record<SecretKey, pulumi.Output<string>>>;
+
+export interface LoadedStack extends StackSettings {
+    /** Per bot (same order as `bots`): the secret values it uses, as secret outputs. */
+    secrets: SecretOutputs[];
+}
+
+const isSecretKey = (key: string): key is SecretKey => (SECRET_KEYS as string[]).includes(key);
+
 /**
- * Reads this stack's `trading-bot:*` config and validates it. Secret values are not copied:
- * only whether each is set; the values themselves are read later as secret outputs.
+ * Reads this stack's `trading-bot:*` config and validates it. Secret values never reach the
+ * validation: it only learns whether each is set. They come back as secret outputs.
  * On invalid config it throws a RunError listing every problem, before any resource exists.
  */
-export function loadSettings(): Settings {
+export function loadStack(): LoadedStack {
     const raw: RawConfig = {};
     const prefix = `${PROJECT}:`;
     for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
         if (!fullKey.startsWith(prefix)) continue;
         const key = fullKey.slice(prefix.length);
-        raw[key] = (SECRET_KEYS as string[]).includes(key) ? (value === "" ? "" : "[set]") : value;
+        raw[key] = isSecretKey(key) ? masked(value) : value;
     }
+    // Secret values a bot item sets itself (`pulumi config set --secret --path 'bots[0].binanceApiKey'`).
+    const botSecrets: Partial<Record<SecretKey, string>>[] = [];
+    if (raw.bots) {
+        try {
+            const items = JSON.parse(raw.bots);
+            if (Array.isArray(items)) {
+                raw.bots = JSON.stringify(items.map((item, i) => {
+                    if (item === null || typeof item !== "object") return item;
+                    botSecrets[i] = {};
+                    return Object.fromEntries(Object.entries(item).map(([k, v]) => {
+                        if (!isSecretKey(k)) return [k, v];
+                        botSecrets[i][k] = String(v);
+                        return [k, masked(String(v))];
+                    }));
+                }));
+            }
+        } catch {
+            // parseStack reports the malformed list.
+        }
+    }
+
+    let stack: StackSettings;
     try {
-        return parseSettings(pulumi.getStack(), raw);
+        stack = parseStack(pulumi.getStack(), raw);
     } catch (e) {
         if (e instanceof InvalidConfigError) {
             // A RunError is reported without a stack trace: the message is the whole story.
@@ -29,16 +62,19 @@ export function loadSettings(): Settings {
         }
         throw e;
     }
+    const config = new pulumi.Config(PROJECT);
+    const secrets = stack.bots.map((bot, i) => {
+        const values: SecretOutputs = {};
+        for (const key of SECRET_KEYS) {
+            const own = botSecrets[i]?.[key];
+            if (own) values[key] = pulumi.secret(own);
+            else if (bot.secretsSet[key]) values[key] = config.requireSecret(key);
+        }
+        return values;
+    });
+    return { ...stack, secrets };
 }
 
-/** The secret config values the stack sets, as secret outputs (never unwrapped into plain strings). */
-export function readSecrets(settings: Settings): Partial<Record<SecretKey, pulumi.Output<string>>> {
-    const config = new pulumi.Config(PROJECT);
-    const secrets: Partial<Record<SecretKey, pulumi.Output<string>>> = {};
-    for (const key of SECRET_KEYS) {
-        if (settings.secretsSet[key]) {
-            secrets[key] = config.requireSecret(key);
-        }
-    }
-    return secrets;
+function masked(value: string): string {
+    return value === "" ? "" : "[set]";
 }

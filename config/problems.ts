@@ -17,7 +17,9 @@ export class ConfigProblems {
     readonly items: Problem[] = [];
 
     add(problem: Problem): void {
-        this.items.push(problem);
+        // A bad top-level value inherited by several bots is one problem, not one per bot.
+        const same = (p: Problem) => p.key === problem.key && p.value === problem.value && p.message === problem.message;
+        if (!this.items.some(same)) this.items.push(problem);
     }
 
     get empty(): boolean {

@@ -17,9 +17,17 @@ export interface KeySpec {
     description: string;
     /** Secret keys must be set with `pulumi config set --secret`; their values are never printed. */
     secret?: boolean;
+    /** Type of the items of an array (default: string). */
+    items?: "string" | "object";
 }
 
 export const CONFIG_KEYS = {
+    // --- Several bots -----------------------------------------------------------------------
+    bots: {
+        type: "array", items: "object", default: [],
+        description: "Several bots in one stack, one per strategy or market: a list of objects, each with a unique `name` and any bot setting it overrides (for example riskPerTrade, imageTag, a secret binanceApiKey). Empty: one bot from the top-level keys.",
+    },
+
     // --- Where and what ---------------------------------------------------------------------
     environment: {
         type: "string", default: "dev",

@@ -61,21 +61,34 @@ const LIVE_ENDPOINT = "https://api.binance.com";
  * Turns raw stack config into validated settings, or throws one InvalidConfigError that lists
  * every problem (key, value, what is valid, the fix). Pure: it touches no resource.
  */
-export function parseSettings(stack: string, raw: RawConfig): Settings {
+export function parseSettings(stack: string, raw: RawConfig, scope?: BotScope): Settings {
     const problems = new ConfigProblems();
-    const read = new Reader(stack, raw, problems);
+    const settings = collectSettings(stack, raw, problems, scope);
+    if (!problems.empty) {
+        throw new InvalidConfigError(stack, problems.items);
+    }
+    return settings;
+}
+
+/** Where a bot of a multi-bot stack sets its own values: `bots[index].<key>`. */
+export interface BotScope {
+    index: number;
+    /** The keys the bot item sets itself; all others come from the stack's top-level keys. */
+    overridden: Set<string>;
+}
+
+/** Like parseSettings, but records problems instead of throwing, so several bots report together. */
+export function collectSettings(stack: string, raw: RawConfig, problems: ConfigProblems, scope?: BotScope): Settings {
+    const read = new Reader(stack, raw, problems, scope);
 
     for (const key of Object.keys(raw)) {
-        if (!(key in CONFIG_KEYS)) {
+        if (!(key in CONFIG_KEYS) && key !== "bots") {
             const suggestion = rules.closestKey(key, Object.keys(CONFIG_KEYS));
-            problems.add({
-                key: `${PROJECT}:${key}`,
-                value: read.shown(key as ConfigKey, raw[key]),
-                message: "is not a setting of this project" + (suggestion ? ` (did you mean '${suggestion}'?)` : ""),
-                fix: suggestion
+            read.problem(key as ConfigKey,
+                "is not a setting of this project" + (suggestion ? ` (did you mean '${suggestion}'?)` : ""),
+                suggestion
                     ? `pulumi config rm ${PROJECT}:${key} --stack ${stack} && pulumi config set ${PROJECT}:${suggestion} <value> --stack ${stack}`
-                    : `pulumi config rm ${PROJECT}:${key} --stack ${stack} (see the configuration table in README.md)`,
-            });
+                    : `pulumi config rm ${PROJECT}:${key} --stack ${stack} (see the configuration table in README.md)`);
         }
     }
 
@@ -231,6 +244,11 @@ export function parseSettings(stack: string, raw: RawConfig): Settings {
             }
         }
     }
+    if (inClusterDatabases && existingSecret) {
+        read.problem("existingSecret",
+            "cannot be combined with inClusterDatabases: the generated database passwords would not match the ones in the existing Secret",
+            `pulumi config set trading-bot:inClusterDatabases false --stack ${stack} (and point databaseHost/redisHost at your databases), or pulumi config rm trading-bot:existingSecret --stack ${stack}`);
+    }
     if (!inClusterDatabases && !existingSecret) {
         for (const key of ["databasePassword", "redisPassword"] as const) {
             if (!secretsSet[key]) {
@@ -284,16 +302,14 @@ export function parseSettings(stack: string, raw: RawConfig): Settings {
         existingSecret,
         secretsSet,
     };
-
-    if (!problems.empty) {
-        throw new InvalidConfigError(stack, problems.items);
-    }
     return settings;
 }
 
 /** Reads one key at a time, recording a problem (and returning the default) when a value is bad. */
 class Reader {
-    constructor(private stack: string, private raw: RawConfig, private problems: ConfigProblems) {}
+    constructor(
+        private stack: string, private raw: RawConfig, private problems: ConfigProblems, private scope?: BotScope,
+    ) {}
 
     private spec(key: ConfigKey): KeySpec {
         return CONFIG_KEYS[key] as KeySpec;
@@ -314,8 +330,17 @@ class Reader {
     }
 
     problem(key: ConfigKey, message: string, fix: string, value?: string): void {
+        let configKey = `${PROJECT}:${key}`;
+        if (this.scope?.overridden.has(key)) {
+            // The value comes from a bot's item: point the key and the fix at it.
+            const path = `${PROJECT}:bots[${this.scope.index}].${key}`;
+            fix = fix.split(`config set --secret ${configKey}`).join(`config set --secret --path '${path}'`)
+                .split(`config set ${configKey}`).join(`config set --path '${path}'`)
+                .split(`config rm ${configKey}`).join(`config rm --path '${path}'`);
+            configKey = path;
+        }
         this.problems.add({
-            key: `${PROJECT}:${key}`,
+            key: configKey,
             value: value ?? this.shown(key, this.raw[key] ?? this.text(key)),
             message,
             fix: fix.includes("--stack") ? fix : `${fix} --stack ${this.stack}`,

@@ -1,3 +1,4 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../../config";
 import { createConfiguration, SecretValues } from "./configuration";
@@ -19,6 +20,11 @@ export interface TradingBotArgs {
      * Redis passwords. Ignored when `settings.existingSecret` names a Secret to use instead.
      */
     secrets: SecretValues;
+    /**
+     * A namespace another bot of the stack created, to share instead of creating one.
+     * Defaults to creating the namespace when `settings.createNamespace`, else using the named one.
+     */
+    sharedNamespace?: k8s.core.v1.Namespace;
 }
 
 /**
@@ -28,6 +34,8 @@ export interface TradingBotArgs {
  */
 export class TradingBot extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
+    /** The namespace this bot created, if it created one (other bots of the stack share it). */
+    readonly namespaceResource?: k8s.core.v1.Namespace;
     readonly serviceName: pulumi.Output<string>;
     readonly servicePort: number;
     readonly deploymentName: pulumi.Output<string>;
@@ -38,7 +46,8 @@ export class TradingBot extends pulumi.ComponentResource {
         const n = naming(settings);
         const child: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
 
-        const namespace = createNamespace(settings, child);
+        const namespace = args.sharedNamespace ?? createNamespace(settings, child);
+        this.namespaceResource = args.sharedNamespace ? undefined : namespace;
         this.namespace = namespace ? namespace.metadata.name : pulumi.output(settings.namespace);
         // Everything else lives in the namespace: create it first, delete it last.
         const inNamespace: pulumi.CustomResourceOptions = { ...child, dependsOn: namespace ? [namespace] : [] };

@@ -24,7 +24,7 @@ describe("Pulumi.yaml config declarations", () => {
             assert.deepStrictEqual(declared.default, spec.default);
             assert.strictEqual(declared.description, spec.description);
             assert.strictEqual(declared.secret ?? false, spec.secret ?? false);
-            if (spec.type === "array") assert.deepStrictEqual(declared.items, { type: "string" });
+            if (spec.type === "array") assert.deepStrictEqual(declared.items, { type: spec.items ?? "string" });
         });
     }
 

@@ -1,0 +1,93 @@
+import { ConfigProblems, InvalidConfigError } from "./problems";
+import { PROJECT } from "./schema";
+import { collectSettings, RawConfig, Settings } from "./settings";
+
+/** Keys that describe the stack, not a bot: every bot of a stack shares them. */
+export const STACK_WIDE_KEYS = [
+    "environment", "kubeContext", "kubeconfig", "namespace", "createNamespace", "inClusterDatabases",
+] as const;
+
+export interface StackSettings {
+    stack: string;
+    /** One entry per bot; a stack without a `bots` list runs one bot from its top-level keys. */
+    bots: Settings[];
+}
+
+/** A bot item of `trading-bot:bots`, with every value as the string Pulumi would store. */
+type BotItem = Record<string, string>;
+
+/**
+ * Parses a stack's whole config: the top-level keys, and the optional `bots` list whose items
+ * override any bot setting per bot (`name` is required and unique). Every problem of every bot is
+ * reported in one error.
+ */
+export function parseStack(stack: string, raw: RawConfig): StackSettings {
+    const problems = new ConfigProblems();
+    const { bots: botsText, ...topLevel } = raw;
+    const items = parseBotItems(stack, botsText, problems);
+
+    const bots: Settings[] = [];
+    if (items.length === 0) {
+        bots.push(collectSettings(stack, topLevel, problems));
+    }
+    const seen = new Map<string, number>();
+    items.forEach((item, index) => {
+        const path = `${PROJECT}:bots[${index}]`;
+        for (const key of STACK_WIDE_KEYS) {
+            if (key in item) {
+                problems.add({
+                    key: `${path}.${key}`, value: JSON.stringify(item[key]),
+                    message: "is a setting of the whole stack; every bot of a stack shares it",
+                    fix: `pulumi config rm --path '${path}.${key}' --stack ${stack} && pulumi config set ${PROJECT}:${key} <value> --stack ${stack}`,
+                });
+            }
+        }
+        const settings = collectSettings(stack, { ...topLevel, ...item }, problems, {
+            index, overridden: new Set(Object.keys(item)),
+        });
+        const first = seen.get(settings.name);
+        if (first !== undefined) {
+            problems.add({
+                key: `${path}.name`, value: JSON.stringify(settings.name),
+                message: `is already the name of bots[${first}]; names must be unique (they name every object of a bot)`,
+                fix: `pulumi config set --path '${path}.name' ${settings.name}-2 --stack ${stack}`,
+            });
+        }
+        seen.set(settings.name, index);
+        bots.push(settings);
+    });
+
+    if (!problems.empty) {
+        throw new InvalidConfigError(stack, problems.items);
+    }
+    return { stack, bots };
+}
+
+function parseBotItems(stack: string, text: string | undefined, problems: ConfigProblems): BotItem[] {
+    if (text === undefined || text.trim() === "" || text.trim() === "[]") return [];
+    const example = `pulumi config set --path '${PROJECT}:bots[0].name' btc-usdt --stack ${stack}`;
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch {
+        parsed = undefined;
+    }
+    if (!Array.isArray(parsed)) {
+        problems.add({ key: `${PROJECT}:bots`, value: JSON.stringify(text), message: "must be a list of bots, each an object with at least a name", fix: example });
+        return [];
+    }
+    const items: BotItem[] = [];
+    parsed.forEach((item, index) => {
+        if (item === null || typeof item !== "object" || Array.isArray(item) || typeof (item as any).name !== "string") {
+            problems.add({
+                key: `${PROJECT}:bots[${index}]`, value: JSON.stringify(item),
+                message: "must be an object with a name (and any settings this bot overrides)",
+                fix: `pulumi config set --path '${PROJECT}:bots[${index}].name' bot-${index + 1} --stack ${stack}`,
+            });
+            return;
+        }
+        items.push(Object.fromEntries(Object.entries(item).map(([k, v]) =>
+            [k, typeof v === "string" ? v : JSON.stringify(v)])));
+    });
+    return items;
+}

@@ -41,3 +41,12 @@ describe("Pulumi.yaml config declarations", () => {
         }
     });
 });
+
+describe("README.md", () => {
+    it("has the current configuration table (npm run docs)", () => {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const { readmeWithTable } = require("../../tools/docs/configTable");
+        const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+        assert.strictEqual(readmeWithTable(readme), readme, "README.md is out of date: run npm run docs");
+    });
+});

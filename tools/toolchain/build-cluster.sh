@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds the local Kubernetes control plane into $TOOLCHAIN_BIN from Go modules:
+# kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (Kubernetes), etcd, kwok.
+# Each part is skipped when its binaries exist and report the version pinned in versions.sh,
+# and rebuilt when the pin changes.
+#
+# Usage: build-cluster.sh [kubernetes|etcd|kwok]...   (no argument: all of them)
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+MODULES="$PROJECT_ROOT/tools/toolchain/modules"
+LOGS="$TOOLCHAIN_BUILD/logs"
+
+# reports <binary> <expected line> <version args...>: the binary exists and a line of its version
+# output is the expected line, or starts with it followed by a space.
+reports() {
+  local bin="$TOOLCHAIN_BIN/$1" want="$2" line; shift 2
+  [[ -x "$bin" ]] || return 1
+  while IFS= read -r line; do
+    [[ "$line" == "$want" || "$line" == "$want "* ]] && return 0
+  done < <("$bin" "$@" 2>/dev/null)
+  return 1
+}
+
+# require_pin <wrapper> <module> <version>: Go is there and the wrapper module builds the pinned
+# version, so a changed pin is not silently built from the old one.
+require_pin() {
+  local have
+  command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
+  command -v go >/dev/null || die "Go is needed to build the cluster binaries (expected at /usr/local/go/bin/go)"
+  have=$(cd "$MODULES/$1" && go list -m -f '{{.Version}}' "$2") || die "cannot read $2 from tools/toolchain/modules/$1/go.mod"
+  [[ "$have" == "v$3" ]] ||
+    die "tools/toolchain/modules/$1/go.mod requires $2 $have, versions.sh pins v$3: run 'go get $2@v$3 && go mod tidy' there (for kubernetes also move the k8s.io staging replaces)"
+}
+
+build_kubernetes() {
+  local v="$KUBERNETES_VERSION" major minor
+  IFS=. read -r major minor _ <<<"$v"
+  if reports kube-apiserver "Kubernetes v$v" --version &&
+    reports kube-controller-manager "Kubernetes v$v" --version &&
+    reports kube-scheduler "Kubernetes v$v" --version &&
+    reports kubectl "Client Version: v$v" version --client; then
+    return
+  fi
+  require_pin kubernetes k8s.io/kubernetes "$v"
+  step "Building Kubernetes v$v (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl); a cold build takes tens of minutes"
+  local x=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    x+=" -X $pkg.gitVersion=v$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+  done
+  x+=" -X k8s.io/component-base/version.gitTreeState=clean"
+  (cd "$MODULES/kubernetes" && run_logged "go build kubernetes" "$LOGS/kubernetes.log" \
+    go build -trimpath -ldflags "-s -w$x" -o "$TOOLCHAIN_BIN/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+  reports kube-apiserver "Kubernetes v$v" --version || die "kube-apiserver does not report v$v after the build"
+}
+
+# build_module <name> <module> <version> <main package> <expected version text> <version args...>
+# Builds one binary from the wrapper module tools/toolchain/modules/<name>, whose go.mod pins <module>.
+build_module() {
+  local name="$1" module="$2" version="$3" pkg="$4" want="$5"; shift 5
+  if reports "$name" "$want" "$@"; then
+    return
+  fi
+  require_pin "$name" "$module" "$version"
+  step "Building $name v$version"
+  (cd "$MODULES/$name" && run_logged "go build $name" "$LOGS/$name.log" \
+    go build -trimpath -ldflags "-s -w" -o "$TOOLCHAIN_BIN/$name" "$pkg")
+  reports "$name" "$want" "$@" || die "$name does not report v$version after the build"
+}
+
+build_etcd() {
+  # etcd prints "etcd Version: 3.6.16" (no v).
+  build_module etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "etcd Version: $ETCD_VERSION" --version
+}
+
+build_kwok() {
+  build_module kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "kwok version v$KWOK_VERSION" --version
+}
+
+mkdir -p "$TOOLCHAIN_BIN"
+parts=("$@")
+(( ${#parts[@]} )) || parts=(kubernetes etcd kwok)
+for part in "${parts[@]}"; do
+  case "$part" in
+    kubernetes | etcd | kwok) "build_$part" ;;
+    *) die "unknown part '$part' (expected kubernetes, etcd or kwok)" ;;
+  esac
+done

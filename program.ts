@@ -45,7 +45,8 @@ export function defineStack(): StackOutputs {
 
     // In-cluster databases (dev, staging) are shared by the stack's bots; their generated
     // passwords reach each bot through its Secret unless the bot sets its own.
-    const passwords = first.inClusterDatabases ? generatePasswords(`${first.name}-databases`) : undefined;
+    const passwords = first.inClusterDatabases && !first.existingSecret
+        ? generatePasswords(`${first.name}-databases`) : undefined;
     const secretsOf = (i: number): SecretValues => ({
         ...(passwords ? { databasePassword: passwords.databasePassword, redisPassword: passwords.redisPassword } : {}),
         ...stack.secrets[i],
@@ -57,12 +58,14 @@ export function defineStack(): StackOutputs {
             settings, secrets: secretsOf(i + 1), sharedNamespace: owner.namespaceResource,
         }, { provider }))];
 
-    if (passwords) {
+    if (first.inClusterDatabases) {
+        const own = secretsOf(0);
         new InClusterDatabases(`${first.name}-databases`, {
             settings: first,
             namespace: owner.namespace,
-            databasePassword: secretsOf(0).databasePassword ?? passwords.databasePassword,
-            redisPassword: secretsOf(0).redisPassword ?? passwords.redisPassword,
+            credentials: passwords
+                ? { databasePassword: own.databasePassword!, redisPassword: own.redisPassword! }
+                : { existingSecret: first.existingSecret },
         }, { provider });
     }
 

@@ -244,11 +244,6 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
             }
         }
     }
-    if (inClusterDatabases && existingSecret) {
-        read.problem("existingSecret",
-            "cannot be combined with inClusterDatabases: the generated database passwords would not match the ones in the existing Secret",
-            `pulumi config set trading-bot:inClusterDatabases false --stack ${stack} (and point databaseHost/redisHost at your databases), or pulumi config rm trading-bot:existingSecret --stack ${stack}`);
-    }
     if (!inClusterDatabases && !existingSecret) {
         for (const key of ["databasePassword", "redisPassword"] as const) {
             if (!secretsSet[key]) {

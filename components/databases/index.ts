@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { Settings } from "../../config";
+import { Settings, SECRET_DATA_KEYS } from "../../config";
 import { singleInstance } from "./singleInstance";
 
 export interface DatabasePasswords {
@@ -19,8 +19,11 @@ export function generatePasswords(prefix: string): DatabasePasswords {
 }
 
 export interface InClusterDatabasesArgs {
-    databasePassword: pulumi.Input<string>;
-    redisPassword: pulumi.Input<string>;
+    /**
+     * The passwords, or the name of an existing Secret that holds them under the keys the bot reads
+     * (database-password, redis-password) when the stack uses `existingSecret`.
+     */
+    credentials: { databasePassword: pulumi.Input<string>; redisPassword: pulumi.Input<string> } | { existingSecret: string };
     /** The stack's settings: namespace, database and Redis hosts, ports, names, storage class. */
     settings: Settings;
     /** The namespace to run in (an output, so the databases wait for it to exist). */
@@ -35,6 +38,10 @@ export class InClusterDatabases extends pulumi.ComponentResource {
         const child = { parent: this };
 
         const common = { namespace: args.namespace, settings, parentName: name };
+        const creds = args.credentials;
+        const password = (value: "databasePassword" | "redisPassword") => "existingSecret" in creds
+            ? { existingSecret: creds.existingSecret, key: SECRET_DATA_KEYS[value] }
+            : { value: creds[value] };
         const db = settings.database;
         singleInstance({
             ...common,
@@ -51,7 +58,7 @@ export class InClusterDatabases extends pulumi.ComponentResource {
                 { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
                 { name: "PGPORT", value: String(db.port) },
             ],
-            password: args.databasePassword,
+            password: password("databasePassword"),
             passwordEnv: "POSTGRES_PASSWORD",
             // The server writes its socket and lock files here.
             writablePaths: ["/var/run/postgresql", "/tmp"],
@@ -68,7 +75,7 @@ export class InClusterDatabases extends pulumi.ComponentResource {
             port: redis.port,
             dataPath: "/data",
             args: ["redis-server", "--port", String(redis.port), "--requirepass", "$(REDIS_PASSWORD)", "--appendonly", "yes", "--dir", "/data"],
-            password: args.redisPassword,
+            password: password("redisPassword"),
             passwordEnv: "REDIS_PASSWORD",
             writablePaths: ["/tmp"],
         }, child);

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../../config";
 
-/** One single-replica stateful server (PostgreSQL or Redis) with its Secret, PVC and Service. */
+/** One single-replica stateful server (PostgreSQL or Redis) with its PVC, Service and (unless given one) Secret. */
 export interface SingleInstanceArgs {
     settings: Settings;
     namespace: pulumi.Input<string>;
@@ -17,7 +17,8 @@ export interface SingleInstanceArgs {
     dataPath: string;
     env?: k8s.types.input.core.v1.EnvVar[];
     args?: string[];
-    password: pulumi.Input<string>;
+    /** The password: a value (kept in a Secret of its own) or a key of an existing Secret. */
+    password: { value: pulumi.Input<string> } | { existingSecret: string; key: string };
     passwordEnv: string;
     /** Paths the server writes besides its data directory (the root filesystem is read-only). */
     writablePaths: string[];
@@ -35,11 +36,16 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
     };
     const metadata = { name, namespace: a.namespace, labels };
 
-    const secret = new k8s.core.v1.Secret(`${logical}-secret`, {
-        metadata: { ...metadata, name: `${name}-credentials` },
-        type: "Opaque",
-        stringData: { password: pulumi.secret(a.password) },
-    }, opts);
+    const passwordRef = "value" in a.password
+        ? {
+            name: new k8s.core.v1.Secret(`${logical}-secret`, {
+                metadata: { ...metadata, name: `${name}-credentials` },
+                type: "Opaque",
+                stringData: { password: pulumi.secret(a.password.value) },
+            }, opts).metadata.name,
+            key: "password",
+        }
+        : { name: a.password.existingSecret, key: a.password.key };
     const pvc = new k8s.core.v1.PersistentVolumeClaim(`${logical}-data`, {
         metadata: { ...metadata, name: `${name}-data` },
         spec: {
@@ -71,7 +77,7 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
                         args: a.args,
                         env: [
                             ...(a.env ?? []),
-                            { name: a.passwordEnv, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "password" } } },
+                            { name: a.passwordEnv, valueFrom: { secretKeyRef: passwordRef } },
                         ],
                         ports: [{ name: a.component, containerPort: a.port }],
                         readinessProbe: { tcpSocket: { port: a.port }, periodSeconds: 5 },

@@ -135,6 +135,16 @@ describe("security", () => {
         assert.deepStrictEqual([...new Set(refs)], ["sealed-trading-bot"]);
     });
 
+    it("existingSecret with in-cluster databases: they read their passwords from it too", async () => {
+        const r = await runProgram("dev", stackConfig("dev", { existingSecret: "dev-secrets" }));
+        assert.deepStrictEqual(byType(r.resources, "kubernetes:core/v1:Secret"), []);
+        assert.deepStrictEqual(byType(r.resources, "random:index/randomPassword:RandomPassword"), []);
+        const postgres = byType(r.resources, DEPLOYMENT).find((d) => d.inputs.metadata.name === "postgres")!;
+        const env = postgres.inputs.spec.template.spec.containers[0].env;
+        assert.deepStrictEqual(env.find((e: any) => e.name === "POSTGRES_PASSWORD").valueFrom.secretKeyRef,
+            { name: "dev-secrets", key: "database-password" });
+    });
+
     it("rotating a key changes the pod template (the pods roll) but not the checksum's secrecy", async () => {
         const before = await evaluate("prod");
         const after = await runProgram("prod", withTestSecrets(stackConfig("prod", { binanceApiKey: "rotated-key-0000" })));

@@ -2,10 +2,15 @@
 # Smoke test of the local cluster (tools/cluster/cluster.sh): brings it up, checks it behaves like a
 # real cluster in the ways the Pulumi stacks rely on, and takes it down again.
 #   - PodSecurity `restricted` is enforced on a labelled namespace;
-#   - a Deployment of 2 replicas rolls out, its pods get IPs and the Service's EndpointSlice lists
-#     them ready; its fast-ssd 20Gi claim is bound to a dynamically provisioned volume;
+#   - the cluster's provisioner (local-provisioner, trading-bot.local/hostpath) binds claims: one of
+#     an Immediate class at once, those of the WaitForFirstConsumer classes only once a pod is
+#     scheduled; a ReadWriteMany 20Gi fast-ssd claim shared by 2 replicas on different nodes, a
+#     ReadWriteOnce 5Gi standard one, a ReadWriteOncePod one; each volume is a directory under
+#     .local/cluster/volumes with the claim's size, access modes and class;
+#   - the Deployment rolls out, its pods get IPs and the Service's EndpointSlice lists them ready;
 #   - RBAC answers `kubectl auth can-i` for an impersonated service account;
-#   - foreground deletes complete (garbage collector), the volume is reclaimed;
+#   - foreground deletes complete (garbage collector); with the namespace gone, the volumes and
+#     their directories are gone too (reclaim policy Delete);
 #   - a second `up` is a no-op, a dead component is restarted, `down` leaves no process behind.
 # KEEP_CLUSTER=1 leaves the cluster running when a check fails, for a look around.
 set -euo pipefail
@@ -14,7 +19,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 CLUSTER=(bash "$ROOT/tools/cluster/cluster.sh")
 NS=cluster-smoke
-COMPONENT_PATTERN="^$TOOLCHAIN_BIN/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok) "
+COMPONENT_PATTERN="^$TOOLCHAIN_BIN/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|local-provisioner|kwok) "
+PROVISIONER=trading-bot.local/hostpath
+VOLUMES="$LOCAL_STATE/cluster/volumes"
+# A class of our own with Immediate binding (the project's classes wait for the first consumer).
+IMMEDIATE_CLASS=cluster-smoke-immediate
 
 pass() { printf '  ok  %s\n' "$*"; }
 fail() { printf 'FAIL  %s\n' "$*" >&2; exit 1; }
@@ -26,6 +35,8 @@ on_exit() {
     echo "--- diagnostics" >&2
     kubectl get nodes,pods,pvc,pv,endpointslices -A -o wide >&2 || true
     kubectl get events -A --sort-by=.lastTimestamp 2>/dev/null | tail -n 30 >&2 || true
+    echo "--- local-provisioner log" >&2
+    tail -n 30 "$LOCAL_STATE/cluster/logs/local-provisioner.log" >&2 || true
   fi
   if [[ "${KEEP_CLUSTER:-}" != 1 ]]; then "${CLUSTER[@]}" down >&2 || true; fi
   echo "smoke test FAILED" >&2
@@ -95,7 +106,17 @@ has_defaults() { kubectl -n "$NS" get serviceaccount/default configmap/kube-root
 retry 30 "namespace $NS did not get its default ServiceAccount and kube-root-ca.crt" has_defaults
 pass "controllers gave the namespace its default ServiceAccount and kube-root-ca.crt"
 
+step "dynamic provisioning"
 kubectl apply -f - <<EOF
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: $IMMEDIATE_CLASS
+provisioner: $PROVISIONER
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+---
+# Shared by the replicas of the Deployment below, as the staging and prod stacks share their data.
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata:
@@ -103,11 +124,62 @@ metadata:
   namespace: $NS
 spec:
   storageClassName: fast-ssd
-  accessModes: [ReadWriteOnce]
+  accessModes: [ReadWriteMany]
   resources:
     requests:
       storage: 20Gi
 ---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: state
+  namespace: $NS
+spec:
+  storageClassName: standard
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 5Gi
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: scratch
+  namespace: $NS
+spec:
+  storageClassName: $IMMEDIATE_CLASS
+  accessModes: [ReadWriteOncePod]
+  resources:
+    requests:
+      storage: 1Gi
+EOF
+claim_bound() { [[ "$(kubectl -n "$NS" get pvc "$1" -o jsonpath='{.status.phase}')" == Bound ]]; }
+retry 60 "claim scratch (Immediate binding) did not bind without a consumer" claim_bound scratch
+pass "claim scratch of an Immediate class bound before any pod uses it"
+for claim in data state; do
+  [[ "$(kubectl -n "$NS" get pvc "$claim" -o jsonpath='{.status.phase} {.spec.volumeName}')" == "Pending " ]] ||
+    fail "claim $claim of a WaitForFirstConsumer class was bound before any pod used it"
+done
+pass "claims data and state (WaitForFirstConsumer) wait for a consumer"
+
+# PVS: the volumes checked by check_volume, which must be gone with the namespace.
+PVS=()
+# check_volume <claim> <capacity> <class> <access modes>: the claim is Bound to a volume our
+# provisioner made for it, backed by an existing directory named after the volume.
+check_volume() {
+  local claim="$1" want="$PROVISIONER $2 $3 $4 Delete $NS/$1" pv got
+  retry 60 "claim $claim is not Bound" claim_bound "$claim"
+  pv=$(kubectl -n "$NS" get pvc "$claim" -o jsonpath='{.spec.volumeName}')
+  got=$(kubectl get pv "$pv" -o jsonpath='{.metadata.annotations.pv\.kubernetes\.io/provisioned-by} {.spec.capacity.storage} {.spec.storageClassName} {.spec.accessModes[*]} {.spec.persistentVolumeReclaimPolicy} {.spec.claimRef.namespace}/{.spec.claimRef.name}')
+  [[ "$got" == "$want" ]] || fail "volume $pv of claim $claim: '$got', expected '$want'"
+  [[ "$(kubectl get pv "$pv" -o jsonpath='{.spec.hostPath.path}')" == "$VOLUMES/$pv" && -d "$VOLUMES/$pv" ]] ||
+    fail "volume $pv is not backed by the directory $VOLUMES/$pv"
+  PVS+=("$pv")
+  pass "claim $claim Bound to $pv: $2 $3 $4, directory $VOLUMES/$pv"
+}
+check_volume scratch 1Gi "$IMMEDIATE_CLASS" ReadWriteOncePod
+
+kubectl apply -f - <<EOF
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -121,6 +193,13 @@ spec:
     metadata:
       labels: {app: bot}
     spec:
+      # One replica per node: the shared ReadWriteMany volume is used from two nodes.
+      affinity:
+        podAntiAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            - topologyKey: kubernetes.io/hostname
+              labelSelector:
+                matchLabels: {app: bot}
       securityContext:
         runAsNonRoot: true
         runAsUser: 1000
@@ -150,20 +229,45 @@ metadata:
 spec:
   selector: {app: bot}
   ports: [{port: 80, targetPort: http, name: http}]
+---
+# The single user of the ReadWriteOnce claim.
+apiVersion: v1
+kind: Pod
+metadata:
+  name: single
+  namespace: $NS
+spec:
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 1000
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+    - name: single
+      image: registry.example.com/trading-bot:smoke
+      resources:
+        requests: {cpu: 100m, memory: 128Mi}
+        limits: {cpu: 100m, memory: 128Mi}
+      securityContext:
+        allowPrivilegeEscalation: false
+        readOnlyRootFilesystem: true
+        capabilities: {drop: [ALL]}
+      volumeMounts: [{name: state, mountPath: /state}]
+  volumes:
+    - name: state
+      persistentVolumeClaim: {claimName: state}
 EOF
 kubectl -n "$NS" rollout status deployment/bot --timeout=120s
 pass "rollout complete"
+kubectl -n "$NS" wait pod/single --for=condition=Ready --timeout=120s
 kubectl -n "$NS" get pods -o wide
-
-phase=$(kubectl -n "$NS" get pvc data -o jsonpath='{.status.phase}')
-[[ "$phase" == Bound ]] || fail "claim is $phase, not Bound"
-pv=$(kubectl -n "$NS" get pvc data -o jsonpath='{.spec.volumeName}')
-kubectl get pv "$pv" -o wide
-[[ "$(kubectl get pv "$pv" -o jsonpath='{.metadata.annotations.pv\.kubernetes\.io/provisioned-by}')" == kubernetes.io/host-path ]] ||
-  fail "volume $pv was not dynamically provisioned"
-[[ "$(kubectl get pv "$pv" -o jsonpath='{.spec.capacity.storage} {.spec.storageClassName}')" == "20Gi fast-ssd" ]] ||
-  fail "volume $pv does not have 20Gi of fast-ssd"
-pass "claim Bound to dynamically provisioned volume $pv (20Gi, fast-ssd)"
+nodes=$(kubectl -n "$NS" get pods -l app=bot -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort -u | grep -c .)
+[[ "$nodes" == 2 ]] || fail "the 2 replicas sharing claim data run on $nodes node(s), not 2"
+pass "the 2 replicas sharing claim data run on 2 nodes"
+[[ -n "$(kubectl -n "$NS" get pvc data -o jsonpath='{.metadata.annotations.volume\.kubernetes\.io/selected-node}')" ]] ||
+  fail "claim data was provisioned without the scheduler selecting a node"
+check_volume data 20Gi fast-ssd ReadWriteMany
+check_volume state 5Gi standard ReadWriteOnce
+kubectl get pv "${PVS[@]}"
 
 ready_addresses() {
   kubectl -n "$NS" get endpointslices -l kubernetes.io/service-name=bot \
@@ -195,9 +299,12 @@ pass "Deployment deleted in the foreground together with its ReplicaSet and $pod
 kubectl delete namespace "$NS" --cascade=foreground --timeout=180s
 ! kubectl get namespace "$NS" >/dev/null 2>&1 || fail "namespace $NS still exists"
 pass "namespace deleted in the foreground"
-pv_gone() { ! kubectl get pv "$pv" >/dev/null 2>&1; }
-retry 60 "volume $pv was not reclaimed" pv_gone
-pass "volume $pv reclaimed (policy Delete)"
+pv_gone() { ! kubectl get pv "$1" >/dev/null 2>&1 && [[ ! -e "$VOLUMES/$1" ]]; }
+for pv in "${PVS[@]}"; do
+  retry 60 "volume $pv or its directory outlived its claim" pv_gone "$pv"
+done
+pass "volumes ${PVS[*]} and their directories deleted (policy Delete)"
+kubectl delete storageclass "$IMMEDIATE_CLASS"
 
 step "cluster down"
 "${CLUSTER[@]}" down

@@ -2,11 +2,14 @@
 # A local Kubernetes cluster for the Pulumi stacks: the real control plane (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler) built from source, and kwok playing the kubelets of three
 # fake nodes, since this machine has no container runtime. Everything listens on loopback only.
+# Volumes come from our own dynamic provisioner (local-provisioner, provisioner
+# trading-bot.local/hostpath): a directory per volume under $LOCAL_STATE/cluster/volumes, any access
+# mode, ReadWriteMany included.
 #
 # Usage (npm run cluster -- <command>):
 #   up              build what is missing, start what is not running, apply the add-ons, wait until ready
-#   down [--purge]  stop every component; --purge also deletes the cluster's data and certificates
-#                   (and the provisioned volumes' directories under /tmp/hostpath_pv)
+#   down [--purge]  stop every component; --purge also deletes the cluster's data, certificates and
+#                   volumes
 #   status          each component, the API's readiness, the nodes (exit 0 only when all is up)
 #   kubeconfig      print the admin kubeconfig's path (context trading-bot-local), nothing else
 #
@@ -28,6 +31,9 @@ ETCD_PEER_PORT=23800
 API_PORT=26443
 CONTROLLER_MANAGER_PORT=26457
 SCHEDULER_PORT=26459
+PROVISIONER_HEALTH_PORT=26461
+# The StorageClass provisioner local-provisioner serves (addons/storage-classes.yaml).
+PROVISIONER_NAME=trading-bot.local/hostpath
 API_URL="https://127.0.0.1:$API_PORT"
 SERVICE_CIDR=10.96.0.0/16
 KUBERNETES_SERVICE_IP=10.96.0.1
@@ -38,7 +44,7 @@ POD_CIDR=10.244.0.0/16
 ADVERTISE_IP=10.240.0.10
 NODE_LEASE_SECONDS=40
 
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler local-provisioner kwok)
 KUBECTL="$TOOLCHAIN_BIN/kubectl"
 
 kubectl() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
@@ -99,7 +105,6 @@ args_kube-controller-manager() {
 --cluster-signing-cert-file=$PKI/ca.crt
 --cluster-signing-key-file=$PKI/ca.key
 --service-cluster-ip-range=$SERVICE_CIDR
---enable-hostpath-provisioner=true
 --leader-elect=false
 EOF
 }
@@ -113,6 +118,17 @@ args_kube-scheduler() {
 --secure-port=$SCHEDULER_PORT
 --cert-dir=$STATE/serving-certs
 --leader-elect=false
+EOF
+}
+
+# The PV controller (in the controller manager) hands claims of our classes to it and binds the
+# volumes it creates; it deletes the volumes the PV controller releases.
+args_local-provisioner() {
+  cat <<EOF
+--kubeconfig=$STATE/local-provisioner.kubeconfig
+--provisioner-name=$PROVISIONER_NAME
+--volume-dir=$STATE/volumes
+--health-address=127.0.0.1:$PROVISIONER_HEALTH_PORT
 EOF
 }
 
@@ -136,6 +152,7 @@ ports_of() {
     kube-apiserver) echo "$API_PORT" ;;
     kube-controller-manager) echo "$CONTROLLER_MANAGER_PORT" ;;
     kube-scheduler) echo "$SCHEDULER_PORT" ;;
+    local-provisioner) echo "$PROVISIONER_HEALTH_PORT" ;;
     kwok) echo "" ;;
   esac
 }
@@ -148,6 +165,8 @@ probe_kube-apiserver() {
 }
 probe_kube-controller-manager() { [[ "$(curl -ksS --max-time 2 "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz" 2>/dev/null)" == ok ]]; }
 probe_kube-scheduler() { [[ "$(curl -ksS --max-time 2 "https://127.0.0.1:$SCHEDULER_PORT/healthz" 2>/dev/null)" == ok ]]; }
+# Ready once its caches of claims, volumes and classes are synced.
+probe_local-provisioner() { [[ "$(curl -sS --max-time 2 "http://127.0.0.1:$PROVISIONER_HEALTH_PORT/healthz" 2>/dev/null)" == ok ]]; }
 # kwok serves nothing; it is ready once it holds every fake node's lease and reports the node Ready.
 probe_kwok() { [[ -n "$(fake_nodes 2>/dev/null)" && -z "$(unmanaged_nodes)" ]]; }
 
@@ -277,8 +296,24 @@ leftovers() {
   pgrep -f "^$TOOLCHAIN_BIN/($names) .*$STATE/" || true
 }
 
+# replace_changed_storage_classes: a StorageClass's provisioner (like its parameters, reclaim policy
+# and binding mode) is immutable, so a class whose provisioner differs from the add-on's (e.g. the
+# former kubernetes.io/host-path) is deleted for the apply to create it anew. Claims and volumes
+# refer to a class by name, so existing ones are unaffected.
+replace_changed_storage_classes() {
+  local name want have
+  while read -r name want; do
+    have=$(kubectl get storageclass "$name" --ignore-not-found -o jsonpath='{.provisioner}')
+    [[ -n "$have" && "$have" != "$want" ]] || continue
+    info "storage class $name: provisioner $have -> $want, replacing the class"
+    kubectl delete storageclass "$name" >/dev/null
+  done < <(kubectl create --dry-run=client -f "$HERE/addons/storage-classes.yaml" \
+    -o jsonpath='{.metadata.name} {.provisioner}{"\n"}')
+}
+
 apply_addons() {
   local sa=(apply --server-side --force-conflicts --field-manager=trading-bot-cluster)
+  replace_changed_storage_classes
   kubectl "${sa[@]}" -f "$HERE/addons/" >/dev/null ||
     die "applying the cluster add-ons (tools/cluster/addons) failed"
   # A node's status is ignored on update, so it is applied through its own subresource.
@@ -320,6 +355,7 @@ cmd_up() {
         ;;
       kube-controller-manager) wait_ready kube-controller-manager 60 ;;
       kube-scheduler) wait_ready kube-scheduler 60 ;;
+      local-provisioner) wait_ready local-provisioner 60 ;;
       kwok) wait_ready kwok 90 ;;
     esac
   done
@@ -335,7 +371,8 @@ cmd_down() {
   esac
   local pv_dirs=()
   if (( purge )) && pid_of kube-apiserver >/dev/null && probe_kube-apiserver; then
-    # The host-path provisioner's volumes live outside the state directory.
+    # Volumes of the in-tree host-path provisioner that earlier versions of this cluster used live
+    # outside the state directory (ours are in it).
     mapfile -t pv_dirs < <(kubectl get pv -o jsonpath='{range .items[*]}{.spec.hostPath.path}{"\n"}{end}' | grep '^/tmp/hostpath_pv/.' || true)
   fi
   stop_all

@@ -27,10 +27,12 @@ pki_ca() {
 }
 
 # pki_issue <ca> <name> <subject> <extendedKeyUsage> [subjectAltName]: $PKI/<name>.{key,crt},
-# signed by $PKI/<ca>.
+# signed by $PKI/<ca>. Re-issuing a certificate sets PKI_CHANGED; issuing one for the first time
+# under an existing CA (a component added since the cluster was made) concerns no running component.
 pki_issue() {
   local ca="$1" name="$2" subject="$3" usage="$4" san="${5:-}"
   pki_valid "$PKI/$name.crt" && return
+  [[ ! -e "$PKI/$name.crt" ]] || PKI_CHANGED=1
   pki_key "$PKI/$name.key"
   {
     printf 'basicConstraints=critical,CA:FALSE\n'
@@ -42,7 +44,6 @@ pki_issue() {
     openssl x509 -req -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -set_serial "0x$(openssl rand -hex 16)" \
       -days "$CERT_DAYS" -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" 2>/dev/null
   rm -f "$PKI/$name.ext"
-  PKI_CHANGED=1
 }
 
 # pki_kubeconfig <file> <user> <cert name>: a kubeconfig for the cluster with embedded credentials.
@@ -74,7 +75,8 @@ EOF
 }
 
 # pki_ensure: the CA, every component's certificate, the service-account key pair, the kubeconfigs.
-# Sets PKI_CHANGED=1 when it issued anything, so running components are restarted to pick it up.
+# Sets PKI_CHANGED=1 when it made a CA or key pair or re-issued a certificate, so running components
+# are restarted to pick it up.
 pki_ensure() {
   PKI_CHANGED=0
   mkdir -p "$PKI"
@@ -90,6 +92,8 @@ pki_ensure() {
   pki_issue ca controller-manager "/CN=system:kube-controller-manager" clientAuth
   pki_issue ca scheduler "/CN=system:kube-scheduler" clientAuth
   pki_issue ca kwok "/CN=kwok-controller" clientAuth
+  # The volume provisioner, as the user local-provisioner (addons/local-provisioner-rbac.yaml).
+  pki_issue ca local-provisioner "/CN=local-provisioner" clientAuth
   # The aggregation layer's request-header authentication (as kubeadm sets it up): the API server
   # proxies as front-proxy-client; the controller manager and scheduler trust it through the
   # extension-apiserver-authentication ConfigMap.
@@ -108,4 +112,5 @@ pki_ensure() {
   pki_kubeconfig "$STATE/controller-manager.kubeconfig" system:kube-controller-manager controller-manager
   pki_kubeconfig "$STATE/scheduler.kubeconfig" system:kube-scheduler scheduler
   pki_kubeconfig "$STATE/kwok.kubeconfig" kwok-controller kwok
+  pki_kubeconfig "$STATE/local-provisioner.kubeconfig" local-provisioner local-provisioner
 }

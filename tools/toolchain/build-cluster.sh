@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes control plane into $TOOLCHAIN_BIN from Go modules:
-# kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (Kubernetes), etcd, kwok.
+# kube-apiserver, kube-controller-manager, kube-scheduler and kubectl (Kubernetes), etcd, kwok,
+# and the cluster's own volume provisioner (local-provisioner).
 # Each part is skipped when its binaries exist and report the version pinned in versions.sh,
-# and rebuilt when the pin changes.
+# and rebuilt when the pin changes; local-provisioner, which has no version, when its sources are
+# newer than its binary.
 #
-# Usage: build-cluster.sh [kubernetes|etcd|kwok]...   (no argument: all of them)
+# Usage: build-cluster.sh [kubernetes|etcd|kwok|local-provisioner]...   (no argument: all of them)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -79,12 +81,29 @@ build_kwok() {
   build_module kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "kwok version v$KWOK_VERSION" --version
 }
 
+# Our provisioner (tools/toolchain/modules/kubernetes/cmd/local-provisioner) lives in the Kubernetes
+# wrapper module, so it builds against the control plane's client-go from the same build cache (a
+# link of some 15 s). Rebuilt when its sources or the module's go.mod/go.sum (the k8s.io versions)
+# are newer than the binary.
+build_local-provisioner() {
+  local bin="$TOOLCHAIN_BIN/local-provisioner" module="$MODULES/kubernetes"
+  if [[ -x "$bin" && -z "$(find "$module/cmd/local-provisioner" "$module/go.mod" "$module/go.sum" -newer "$bin" -print -quit)" ]]; then
+    return
+  fi
+  require_pin kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
+  step "Building local-provisioner (tools/toolchain/modules/kubernetes/cmd/local-provisioner)"
+  (cd "$module" && run_logged "go build local-provisioner" "$LOGS/local-provisioner.log" \
+    go build -trimpath -ldflags "-s -w" -o "$bin" ./cmd/local-provisioner)
+  # go build leaves an output that is already up to date untouched; mark it as checked against the sources.
+  touch "$bin"
+}
+
 mkdir -p "$TOOLCHAIN_BIN"
 parts=("$@")
-(( ${#parts[@]} )) || parts=(kubernetes etcd kwok)
+(( ${#parts[@]} )) || parts=(kubernetes etcd kwok local-provisioner)
 for part in "${parts[@]}"; do
   case "$part" in
-    kubernetes | etcd | kwok) "build_$part" ;;
-    *) die "unknown part '$part' (expected kubernetes, etcd or kwok)" ;;
+    kubernetes | etcd | kwok | local-provisioner) "build_$part" ;;
+    *) die "unknown part '$part' (expected kubernetes, etcd, kwok or local-provisioner)" ;;
   esac
 done

@@ -27,6 +27,14 @@ export interface StackOutputs extends BotOutputs {
 
 /** The cluster named by the stack: an explicit provider, never the ambient current context. */
 export function clusterProvider(settings: Settings): k8s.Provider {
+    if (settings.renderYamlToDirectory) {
+        // GitOps: write the manifests for Argo CD or Flux instead of talking to a cluster.
+        return new k8s.Provider("cluster", {
+            renderYamlToDirectory: settings.renderYamlToDirectory,
+            enableConfigMapMutable: true,
+            enableSecretMutable: true,
+        });
+    }
     return new k8s.Provider("cluster", {
         context: settings.kubeContext,
         // A path, not the file's content: the credentials stay out of the state.

@@ -41,6 +41,10 @@ export const CONFIG_KEYS = {
         type: "string", default: "",
         description: "Path of the kubeconfig file (relative to the project) holding kubeContext. Empty: $KUBECONFIG or ~/.kube/config.",
     },
+    renderYamlToDirectory: {
+        type: "string", default: "",
+        description: "Set by `npm run render`: write the manifests as YAML into this directory instead of deploying (GitOps). Requires existingSecret, so no secret value is ever written.",
+    },
     name: {
         type: "string", default: "trading-bot",
         description: "Name of the bot; prefixes every Kubernetes object it owns (DNS-1035 label, at most 40 characters).",

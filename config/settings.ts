@@ -11,6 +11,8 @@ export interface Settings {
     environment: Environment;
     kubeContext: string;
     kubeconfig: string;
+    /** When set, the manifests are written here as YAML instead of being applied. */
+    renderYamlToDirectory: string;
     name: string;
     namespace: string;
     createNamespace: boolean;
@@ -257,6 +259,12 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
             `pulumi config rm trading-bot:exchangeEndpoint --stack ${stack} (the testnet is the default outside prod)`);
     }
 
+    const renderYamlToDirectory = read.string("renderYamlToDirectory", rules.any);
+    if (renderYamlToDirectory && !existingSecret) {
+        read.problem("existingSecret",
+            "is required to render manifests: rendered files must not contain secret values, so the Secret has to come from Sealed Secrets, External Secrets, Vault or kubectl",
+            `npm run render -- --stack ${stack} --existing-secret <name> <dir> (or pulumi config set trading-bot:existingSecret <name> --stack ${stack})`, '""');
+    }
     const kubeContext = read.string("kubeContext", rules.optional(rules.contextName));
     if (!kubeContext) {
         read.problem("kubeContext", "every stack names its target cluster explicitly; the ambient current context is never used",
@@ -268,6 +276,7 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         environment,
         kubeContext,
         kubeconfig: read.string("kubeconfig", rules.any),
+        renderYamlToDirectory,
         name,
         namespace,
         createNamespace: read.boolean("createNamespace"),

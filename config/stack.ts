@@ -5,6 +5,7 @@ import { collectSettings, RawConfig, Settings } from "./settings";
 /** Keys that describe the stack, not a bot: every bot of a stack shares them. */
 export const STACK_WIDE_KEYS = [
     "environment", "kubeContext", "kubeconfig", "namespace", "createNamespace", "inClusterDatabases",
+    "renderYamlToDirectory",
 ] as const;
 
 export interface StackSettings {

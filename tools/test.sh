@@ -13,6 +13,7 @@ unit_only=false
 [[ "${1:-}" == "--unit" ]] && unit_only=true
 
 bash tools/install-node-modules.sh
+bash tools/install-policy-modules.sh
 export PATH="$(node_bin_dir):$PATH"
 
 summary=$(mktemp)

@@ -1,4 +1,5 @@
 /** Pulumi.yaml declares exactly the keys of config/schema.ts, with the same types, defaults and descriptions. */
+// (See also "generated documentation" below.)
 import * as assert from "assert";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
@@ -42,7 +43,14 @@ describe("Pulumi.yaml config declarations", () => {
     });
 });
 
-describe("README.md", () => {
+describe("generated documentation", () => {
+    it("Pulumi.yaml's config section is generated from the schema (npm run docs)", () => {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const { pulumiYamlWithConfig } = require("../../tools/docs/configTable");
+        const project = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8");
+        assert.strictEqual(pulumiYamlWithConfig(project), project, "Pulumi.yaml is out of date: run npm run docs");
+    });
+
     it("has the current configuration table (npm run docs)", () => {
         // eslint-disable-next-line @typescript-eslint/no-var-requires
         const { readmeWithTable } = require("../../tools/docs/configTable");

@@ -1,7 +1,8 @@
 /**
- * The README's configuration table, generated from config/schema.ts and the stack files:
- * every key, its type, default, meaning and value per stack. `npm run docs` rewrites it in
- * README.md; a unit test fails when README.md is out of date.
+ * Generated documentation of the settings, from config/schema.ts and the stack files:
+ * the `config:` declarations of Pulumi.yaml, and the README's configuration table (every key,
+ * its type, default, meaning and value per stack). `npm run docs` rewrites both; unit tests fail
+ * when either is out of date.
  */
 import * as fs from "fs";
 import * as yaml from "js-yaml";
@@ -49,8 +50,24 @@ export function readmeWithTable(readme: string): string {
     return readme.slice(0, start) + configTable() + readme.slice(end + END.length);
 }
 
+/** Pulumi.yaml with its `config:` block (the file's last section) generated from the schema. */
+export function pulumiYamlWithConfig(project: string): string {
+    const start = project.indexOf("\nconfig:\n");
+    if (start < 0) throw new Error("Pulumi.yaml lacks its config: section");
+    const lines: string[] = [];
+    for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec][]) {
+        lines.push(`  ${key}:`, `    type: ${spec.type}`);
+        if (spec.type === "array") lines.push("    items:", `      type: ${spec.items ?? "string"}`);
+        if (spec.secret) lines.push("    secret: true");
+        lines.push(`    description: ${JSON.stringify(spec.description)}`, `    default: ${JSON.stringify(spec.default)}`);
+    }
+    return project.slice(0, start) + "\nconfig:\n" + lines.join("\n") + "\n";
+}
+
 if (require.main === module) {
-    const file = path.join(ROOT, "README.md");
-    fs.writeFileSync(file, readmeWithTable(fs.readFileSync(file, "utf8")));
-    console.log("README.md configuration table updated");
+    const readme = path.join(ROOT, "README.md");
+    fs.writeFileSync(readme, readmeWithTable(fs.readFileSync(readme, "utf8")));
+    const project = path.join(ROOT, "Pulumi.yaml");
+    fs.writeFileSync(project, pulumiYamlWithConfig(fs.readFileSync(project, "utf8")));
+    console.log("README.md configuration table and Pulumi.yaml config declarations updated");
 }

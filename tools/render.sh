@@ -46,7 +46,7 @@ node_dir=$(node_bin_dir)
 
 export PULUMI_BACKEND_URL="file://$work/.state" PULUMI_CONFIG_PASSPHRASE="render-only"
 mkdir -p "$work/.state"
-pulumi() { (cd "$work" && bash "$PROJECT_ROOT/tools/pulumi.sh" "$@"); }
+pulumi() { bash "$PROJECT_ROOT/tools/pulumi.sh" "$@" --cwd "$work"; }
 pulumi stack init "$stack" --non-interactive >/dev/null
 pulumi config set "trading-bot:renderYamlToDirectory" "$out" --stack "$stack" --non-interactive
 for kv in "${overrides[@]}"; do

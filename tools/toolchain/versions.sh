@@ -13,3 +13,4 @@ RANDOM_PROVIDER_VERSION=4.21.2
 # terraform-provider-random's Go module path has no /v3, so its v3 releases exist only as pseudo-versions; this is
 # its main of 2026-08-24 (provider code as released in v3.9.0), which has every resource @pulumi/random 4.21.2 declares.
 RANDOM_TF_PROVIDER_MODULE_VERSION=v1.3.2-0.20260824155315-e1092b0cfc07
+ACTIONLINT_VERSION=1.7.12

@@ -1,0 +1,58 @@
+/**
+ * The GitHub workflows: actionlint finds nothing, and they do what the README promises
+ * (PR previews with the policy pack commented on the PR, staging then prod behind an approval,
+ * a scheduled drift check that fails on any change).
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
+import * as path from "path";
+import { PROJECT_DIR } from "./workspace";
+
+const DIR = path.join(PROJECT_DIR, ".github", "workflows");
+const CACHE = process.env.TRADING_BOT_CACHE ?? path.join(os.homedir(), ".cache", "trading-bot");
+const load = (name: string): any => yaml.load(fs.readFileSync(path.join(DIR, name), "utf8"));
+const steps = (job: any): any[] => job.steps ?? [];
+const pulumiStep = (job: any) => steps(job).find((s) => String(s.uses ?? "").startsWith("pulumi/actions@"));
+
+describe("GitHub workflows", () => {
+    it("pass actionlint", () => {
+        const files = fs.readdirSync(DIR).map((f) => path.join(DIR, f));
+        const r = spawnSync(path.join(CACHE, "toolchain", "bin", "actionlint"), ["-color=false", ...files], { encoding: "utf8" });
+        assert.strictEqual(r.status, 0, `actionlint:\n${r.stdout}${r.stderr}`);
+    });
+
+    it("pull requests: tests, then a preview per stack with the policy pack, one PR comment updated in place", () => {
+        const wf = load("pull-request.yml");
+        assert.ok(wf.on.pull_request);
+        assert.ok(steps(wf.jobs.test).some((s) => s.run === "npm test"));
+        const preview = wf.jobs.preview;
+        assert.deepStrictEqual(preview.needs, "test");
+        assert.deepStrictEqual(preview.strategy.matrix.stack, ["staging", "prod"]);
+        const p = pulumiStep(preview).with;
+        assert.strictEqual(p.command, "preview");
+        assert.strictEqual(p.policyPacks, "policy");
+        assert.strictEqual(p["comment-on-pr"], true);
+        assert.strictEqual(p["edit-pr-comment"], true);
+    });
+
+    it("main: staging first, then prod behind the production environment's approval", () => {
+        const wf = load("deploy.yml");
+        assert.deepStrictEqual(wf.on.push.branches, ["main"]);
+        assert.strictEqual(pulumiStep(wf.jobs.staging).with.command, "up");
+        assert.strictEqual(wf.jobs.prod.needs, "staging");
+        assert.strictEqual(wf.jobs.prod.environment, "production");
+        assert.strictEqual(pulumiStep(wf.jobs.prod).with["stack-name"], "prod");
+        assert.strictEqual(pulumiStep(wf.jobs.prod).with.policyPacks, "policy");
+    });
+
+    it("drift: scheduled refresh-preview that expects no changes, and opens an issue when it fails", () => {
+        const wf = load("drift.yml");
+        assert.ok(wf.on.schedule[0].cron);
+        const p = pulumiStep(wf.jobs.drift).with;
+        assert.deepStrictEqual([p.command, p.refresh, p["expect-no-changes"]], ["preview", true, true]);
+        assert.ok(steps(wf.jobs.drift).some((s) => s.if === "failure()" && /gh issue create/.test(s.run)));
+    });
+});

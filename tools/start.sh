@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$PROJECT_ROOT"
 
 bash tools/install-node-modules.sh
+bash tools/install-policy-modules.sh
 step "Toolchain: Pulumi CLI, language host, providers, Kubernetes"
 bash tools/toolchain/install.sh
 step "Local cluster"
@@ -16,6 +17,6 @@ bash tools/cluster/cluster.sh up
 pulumi() { bash tools/pulumi.sh "$@"; }
 step "Deploying the dev stack (pulumi up --stack dev)"
 pulumi stack select dev --create >/dev/null
-pulumi up --stack dev --yes --skip-preview --suppress-progress
+pulumi up --stack dev --yes --skip-preview --suppress-progress --policy-pack policy
 step "Stack outputs"
 pulumi stack output --stack dev

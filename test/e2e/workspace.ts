@@ -71,9 +71,13 @@ export class Workspace {
         return result;
     }
 
-    /** Runs the pinned Pulumi CLI; throws with its output unless it exits 0 (or `allowFailure`). */
+    /**
+     * Runs the pinned Pulumi CLI; throws with its output unless it exits 0 (or `allowFailure`).
+     * Every preview and up runs the project's policy pack, as in CI.
+     */
     pulumi(args: string[], options: { allowFailure?: boolean; input?: string } = {}): Result {
-        const r = this.run(path.join(TOOLCHAIN_BIN, "pulumi"), [...args, "--non-interactive"], options);
+        const policy = ["preview", "up"].includes(args[0]) ? ["--policy-pack", path.join(PROJECT_DIR, "policy")] : [];
+        const r = this.run(path.join(TOOLCHAIN_BIN, "pulumi"), [...args, ...policy, "--non-interactive"], options);
         if (r.code !== 0 && !options.allowFailure) {
             throw new Error(`pulumi ${args.join(" ")} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
         }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidConfigError } from "./problems";
 import { PROJECT, SECRET_KEYS } from "./schema";
-import { RawConfig, SecretKey, Settings } from "./settings";
+import { RawConfig, SecretKey, SECRET_IN_PLAINTEXT, SECRET_SET } from "./settings";
 import { parseStack, StackSettings } from "./stack";
 
 export { Settings, Environment, SecretKey, parseSettings, runsSeveralReplicas } from "./settings";
@@ -18,6 +18,12 @@ export interface LoadedStack extends StackSettings {
 
 const isSecretKey = (key: string): key is SecretKey => (SECRET_KEYS as string[]).includes(key);
 
+// Whether the engine passed a config value as secret (set with `pulumi config set --secret`).
+// The SDK exports this at run time but not in its typings.
+const isConfigSecret: (fullKey: string) => boolean =
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    require("@pulumi/pulumi/runtime/config").isConfigSecret;
+
 /**
  * Reads this stack's `trading-bot:*` config and validates it. Secret values never reach the
  * validation: it only learns whether each is set. They come back as secret outputs.
@@ -29,7 +35,7 @@ export function loadStack(): LoadedStack {
     for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
         if (!fullKey.startsWith(prefix)) continue;
         const key = fullKey.slice(prefix.length);
-        raw[key] = isSecretKey(key) ? masked(value) : value;
+        raw[key] = isSecretKey(key) ? masked(value, isConfigSecret(fullKey)) : value;
     }
     // Secret values a bot item sets itself (`pulumi config set --secret --path 'bots[0].binanceApiKey'`).
     const botSecrets: Partial<Record<SecretKey, string>>[] = [];
@@ -43,7 +49,7 @@ export function loadStack(): LoadedStack {
                     return Object.fromEntries(Object.entries(item).map(([k, v]) => {
                         if (!isSecretKey(k)) return [k, v];
                         botSecrets[i][k] = String(v);
-                        return [k, masked(String(v))];
+                        return [k, masked(String(v), isConfigSecret(`${prefix}bots`))];
                     }));
                 }));
             }
@@ -75,6 +81,8 @@ export function loadStack(): LoadedStack {
     return { ...stack, secrets };
 }
 
-function masked(value: string): string {
-    return value === "" ? "" : "[set]";
+/** What validation sees of a secret value: whether it is set, and whether it was stored encrypted. */
+function masked(value: string, encrypted: boolean): string {
+    if (value === "") return "";
+    return encrypted ? SECRET_SET : SECRET_IN_PLAINTEXT;
 }

@@ -15,7 +15,11 @@ export interface KeySpec {
     /** The value used when a stack does not set the key. */
     default: string | number | boolean | string[];
     description: string;
-    /** Secret keys must be set with `pulumi config set --secret`; their values are never printed. */
+    /**
+     * Secret keys must be set with `pulumi config set --secret`; the program refuses plain-text
+     * values and never prints them. (Pulumi.yaml cannot declare them `secret: true`: the CLI would
+     * then also refuse their empty default.)
+     */
     secret?: boolean;
     /** Type of the items of an array (default: string). */
     items?: "string" | "object";

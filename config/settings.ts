@@ -53,6 +53,10 @@ export function runsSeveralReplicas(s: Pick<Settings, "autoscaling" | "replicas"
     return s.autoscaling.enabled ? s.autoscaling.maxReplicas > 1 : s.replicas > 1;
 }
 
+/** How a set secret value reaches validation: never the value, only whether it is set and encrypted. */
+export const SECRET_SET = "[secret]";
+export const SECRET_IN_PLAINTEXT = "[plaintext secret]";
+
 /** Raw config of the trading-bot namespace: bare key -> the string Pulumi stores. */
 export type RawConfig = Record<string, string | undefined>;
 
@@ -238,6 +242,12 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
     const secretsSet = Object.fromEntries(
         SECRET_KEYS.map((k) => [k, (raw[k] ?? "") !== ""]),
     ) as Record<SecretKey, boolean>;
+    for (const key of SECRET_KEYS) {
+        if (raw[key] === SECRET_IN_PLAINTEXT) {
+            read.problem(key, "holds a secret but is stored in plain text in the stack file",
+                `pulumi config set --secret trading-bot:${key} <value>`, "[plain text, not shown]");
+        }
+    }
     if (trading.enabled && !existingSecret) {
         for (const key of ["binanceApiKey", "binanceApiSecret"] as const) {
             if (!secretsSet[key]) {

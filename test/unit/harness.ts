@@ -99,7 +99,11 @@ export async function runProgramRecording(
 
     const fullConfig: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) fullConfig[`trading-bot:${key}`] = value;
-    const secretKeys = Object.keys(config).filter((k) => SECRET_KEY_NAMES.includes(k) && config[k] !== "");
+    // Secret keys (and a bots list holding one) are passed as secret config, as `pulumi config
+    // set --secret` would; the value "[plaintext secret]" stands for one set without --secret.
+    const secretKeys = Object.keys(config).filter((k) =>
+        (SECRET_KEY_NAMES.includes(k) && config[k] !== "" && config[k] !== "[plaintext secret]")
+        || (k === "bots" && SECRET_KEY_NAMES.some((name) => config[k].includes(`"${name}"`))));
     pulumi.runtime.setAllConfig(fullConfig, secretKeys.map((k) => `trading-bot:${k}`));
 
     // Fresh module state for every run: the program reads config when it runs, not when imported.

@@ -58,7 +58,6 @@ export function pulumiYamlWithConfig(project: string): string {
     for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec][]) {
         lines.push(`  ${key}:`, `    type: ${spec.type}`);
         if (spec.type === "array") lines.push("    items:", `      type: ${spec.items ?? "string"}`);
-        if (spec.secret) lines.push("    secret: true");
         lines.push(`    description: ${JSON.stringify(spec.description)}`, `    default: ${JSON.stringify(spec.default)}`);
     }
     return project.slice(0, start) + "\nconfig:\n" + lines.join("\n") + "\n";

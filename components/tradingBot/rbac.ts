@@ -17,9 +17,11 @@ export function createRbac(settings: Settings, n: Naming, opts: pulumi.CustomRes
         // Tokens are mounted per pod, only when the bot talks to the API (see the Deployment).
         automountServiceAccountToken: false,
     }, opts);
+    const rules = roleRules(settings, n);
     const role = new k8s.rbac.v1.Role(`${n.name}-role`, {
         metadata: meta(n, n.name),
-        rules: roleRules(settings, n),
+        // An empty list is stored as no list at all: leave it out, or every preview shows a diff.
+        ...(rules.length ? { rules } : {}),
     }, opts);
     new k8s.rbac.v1.RoleBinding(`${n.name}-rolebinding`, {
         metadata: meta(n, n.name),

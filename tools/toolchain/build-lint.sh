@@ -3,7 +3,8 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 bin="$TOOLCHAIN_BIN/actionlint"
-if [[ -x "$bin" ]] && "$bin" -version 2>/dev/null | head -n1 | grep -qx "v\?$ACTIONLINT_VERSION"; then
+# Read the version into a variable first: a pipe into `grep -q` can SIGPIPE the binary under pipefail.
+if [[ -x "$bin" ]] && version=$("$bin" -version 2>/dev/null) && [[ "${version%%$'\n'*}" == "$ACTIONLINT_VERSION" ]]; then
   exit 0
 fi
 step "Building actionlint $ACTIONLINT_VERSION"

@@ -5,8 +5,10 @@
 #   pulumi-resource-kubernetes, installed as a plugin into $PULUMI_HOME
 # Each step is skipped when its output is there at the pinned version, so a run with nothing
 # to do prints nothing. A `pulumi` already on PATH at exactly PULUMI_VERSION is used as is.
+# Binaries are built beside their final name and moved into place, so an interrupted build
+# never leaves a broken one behind and a running `pulumi` is not overwritten in place.
 set -euo pipefail
-# shellcheck source=../lib.sh
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 export PULUMI_HOME="$TRADING_BOT_CACHE/pulumi-home"
@@ -17,7 +19,11 @@ LANGUAGE_HOST_SRC="$PROJECT_ROOT/tools/language-host"
 mkdir -p "$TOOLCHAIN_BIN"
 
 # version_of BINARY ARGS...: the binary's version output, or nothing when it cannot run.
-version_of() { [[ -x "$1" ]] && "$@" 2>/dev/null | head -n 1 || true; }
+version_of() {
+  local out
+  [[ -x "$1" ]] && out=$("$@" 2>/dev/null) && echo "${out%%$'\n'*}"
+  return 0
+}
 
 # The CLI. The wrapper module must require the pinned version: a bump of PULUMI_VERSION moves
 # it there (commit the go.mod/go.sum change), then the stale binary fails the check and rebuilds.
@@ -27,6 +33,8 @@ build_cli() {
   if [[ -n "$ambient" && "$ambient" != "$TOOLCHAIN_BIN/pulumi" &&
         "$(version_of "$ambient" version)" == "v$PULUMI_VERSION" ]]; then
     PULUMI_BIN="$ambient"
+    # tools/pulumi.sh puts $TOOLCHAIN_BIN first on PATH: a stale build there would win.
+    rm -f "$TOOLCHAIN_BIN/pulumi"
     return
   fi
   PULUMI_BIN="$TOOLCHAIN_BIN/pulumi"
@@ -43,7 +51,8 @@ build_cli() {
   run_logged "go build pulumi" "$LOGS/pulumi.log" \
     env -C "$CLI_MODULE" CGO_ENABLED=0 go build -trimpath -tags osusergo,grpcnotrace \
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
-      -o "$PULUMI_BIN" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+      -o "$PULUMI_BIN.new" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  mv -f "$PULUMI_BIN.new" "$PULUMI_BIN"
 }
 
 # The language host: rebuilt when the pinned version changes or any of its sources is newer.
@@ -56,21 +65,24 @@ build_language_host() {
   step "Building the Node.js language host"
   run_logged "go build pulumi-language-nodejs" "$LOGS/pulumi-language-nodejs.log" \
     env -C "$LANGUAGE_HOST_SRC" CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w -X main.version=$PULUMI_VERSION" -o "$bin" .
+      -ldflags "-s -w -X main.version=$PULUMI_VERSION" -o "$bin.new" .
+  mv -f "$bin.new" "$bin"
 }
 
 # The Kubernetes provider plugin, installed into $PULUMI_HOME where the engine looks for it.
 build_kubernetes_provider() {
-  local version="$KUBERNETES_PROVIDER_VERSION"
-  if "$PULUMI_BIN" plugin ls 2>/dev/null | grep -Eq "^kubernetes +resource +$version( |\$)"; then
-    return
-  fi
+  local version="$KUBERNETES_PROVIDER_VERSION" installed
+  # Not `plugin ls | grep -q`: grep stops reading at the first match, pulumi then dies of
+  # SIGPIPE, and pipefail turns the match into a failure.
+  installed=$("$PULUMI_BIN" plugin ls 2>/dev/null || true)
+  grep -Eq "^kubernetes +resource +$version( |\$)" <<<"$installed" && return
   local module="github.com/pulumi/pulumi-kubernetes/provider/v4"
   local src="$TOOLCHAIN_BUILD/pulumi-kubernetes-$version"
   local bin="$TOOLCHAIN_BUILD/pulumi-kubernetes-$version-bin/pulumi-resource-kubernetes"
   step "Building the Kubernetes provider plugin v$version"
 
-  if [[ ! -f "$src/.prepared" ]]; then
+  # .prepared records the module version the copy was made from.
+  if [[ "$(cat "$src/.prepared" 2>/dev/null)" != "$KUBERNETES_PROVIDER_MODULE_VERSION" ]]; then
     # The module cache is read-only and lacks the generated embeds, so work on a copy.
     local dir
     dir=$(go mod download -json "$module@$KUBERNETES_PROVIDER_MODULE_VERSION" |
@@ -85,14 +97,15 @@ build_kubernetes_provider() {
     # Makefile generates them from the committed schema.json with the release version.
     run_logged "generate the provider schema" "$LOGS/pulumi-kubernetes-generate.log" \
       env -C "$src/cmd/pulumi-resource-kubernetes" VERSION="$version" go run generate.go
-    touch "$src/.prepared"
+    echo "$KUBERNETES_PROVIDER_MODULE_VERSION" >"$src/.prepared"
   fi
 
   mkdir -p "$(dirname "$bin")"
   run_logged "go build pulumi-resource-kubernetes" "$LOGS/pulumi-kubernetes.log" \
     env -C "$src" CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" \
-      -o "$bin" ./cmd/pulumi-resource-kubernetes
+      -o "$bin.new" ./cmd/pulumi-resource-kubernetes
+  mv -f "$bin.new" "$bin"
   "$PULUMI_BIN" plugin install resource kubernetes "$version" --file "$bin" --reinstall >"$LOGS/pulumi-kubernetes-install.log" 2>&1 ||
     { cat "$LOGS/pulumi-kubernetes-install.log" >&2; die "pulumi plugin install resource kubernetes $version failed"; }
   info "installed plugin resource kubernetes $version into $PULUMI_HOME"

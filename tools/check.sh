@@ -42,7 +42,7 @@ if [[ "$stack" == dev || "$stack" == */dev ]]; then
   bash tools/toolchain/install.sh || exit 4
   bash tools/cluster/cluster.sh up || exit 4
   # The local dev stack may not exist yet on a fresh clone; a preview of it is still meaningful.
-  bash tools/pulumi.sh stack select --create dev --non-interactive >/dev/null || exit 4
+  bash tools/pulumi.sh stack select --create --stack dev --non-interactive >/dev/null || exit 4
 fi
 
 step "pulumi preview --stack $stack --diff --policy-pack policy ${preview_args[*]}"

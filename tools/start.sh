@@ -16,7 +16,7 @@ bash tools/cluster/cluster.sh up
 
 pulumi() { bash tools/pulumi.sh "$@"; }
 step "Deploying the dev stack (pulumi up --stack dev)"
-pulumi stack select dev --create >/dev/null
-pulumi up --stack dev --yes --skip-preview --suppress-progress --policy-pack policy
+pulumi stack select --create --stack dev >/dev/null
+pulumi up --stack dev --yes --skip-preview --suppress-progress --suppress-outputs --policy-pack policy
 step "Stack outputs"
 pulumi stack output --stack dev

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../../config";
+import { OWNED_BY_PULUMI } from "../ownership";
 
 /** One single-replica stateful server (PostgreSQL or Redis) with its PVC, Service and (unless given one) Secret. */
 export interface SingleInstanceArgs {
@@ -34,7 +35,7 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
         "app.kubernetes.io/managed-by": "pulumi",
         "trading-bot.io/environment": a.settings.environment,
     };
-    const metadata = { name, namespace: a.namespace, labels };
+    const metadata = { name, namespace: a.namespace, labels, annotations: OWNED_BY_PULUMI };
 
     const passwordRef = "value" in a.password
         ? {

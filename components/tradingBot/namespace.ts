@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../../config";
+import { OWNED_BY_PULUMI } from "../ownership";
 
 /**
  * The bot's namespace, created with the `restricted` Pod Security Standard enforced (like
@@ -13,6 +14,7 @@ export function createNamespace(
     return new k8s.core.v1.Namespace(`${settings.name}-namespace`, {
         metadata: {
             name: settings.namespace,
+            annotations: OWNED_BY_PULUMI,
             labels: {
                 "app.kubernetes.io/part-of": "trading-bot",
                 "app.kubernetes.io/managed-by": "pulumi",

@@ -1,4 +1,5 @@
 import { Settings } from "../../config";
+import { OWNED_BY_PULUMI } from "../ownership";
 
 /** Names and labels of everything one bot owns, derived from the bot's name (never hard-coded). */
 export interface Naming {
@@ -43,6 +44,6 @@ export function meta(n: Naming, name: string, extra: { labels?: Record<string, s
         name,
         namespace: n.namespace,
         labels: { ...n.labels, ...extra.labels },
-        ...(extra.annotations ? { annotations: extra.annotations } : {}),
+        annotations: { ...OWNED_BY_PULUMI, ...extra.annotations },
     };
 }

@@ -34,7 +34,7 @@ export class Workspace {
     readonly dir: string;
     readonly backend: string;
     readonly kubeconfig = clusterKubeconfig();
-    /** Everything every command printed, for leak searches. */
+    /** Everything every Pulumi command printed, for leak searches. */
     readonly transcript: string[] = [];
 
     constructor(readonly label: string, readonly passphrase = "e2e-test-passphrase") {
@@ -45,6 +45,11 @@ export class Workspace {
             fs.cpSync(path.join(PROJECT_DIR, entry), path.join(this.dir, entry), { recursive: true });
         }
         fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(this.dir, "node_modules"));
+        // Each workspace has its own passphrase: drop the committed stacks' secrets-provider salt.
+        for (const file of fs.readdirSync(this.dir).filter((f) => /^Pulumi\..+\.yaml$/.test(f))) {
+            const p = path.join(this.dir, file);
+            fs.writeFileSync(p, fs.readFileSync(p, "utf8").replace(/^encryptionsalt:.*\n?/m, ""));
+        }
     }
 
     env(): NodeJS.ProcessEnv {
@@ -66,9 +71,7 @@ export class Workspace {
         const r = spawnSync(command, args, {
             cwd: this.dir, env: this.env(), encoding: "utf8", input: options.input, maxBuffer: 64 * 1024 * 1024,
         });
-        const result = { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-        this.transcript.push(`$ ${command} ${args.join(" ")}\n${result.stdout}\n${result.stderr}`);
-        return result;
+        return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     }
 
     /**
@@ -78,6 +81,7 @@ export class Workspace {
     pulumi(args: string[], options: { allowFailure?: boolean; input?: string } = {}): Result {
         const policy = ["preview", "up"].includes(args[0]) ? ["--policy-pack", path.join(PROJECT_DIR, "policy")] : [];
         const r = this.run(path.join(TOOLCHAIN_BIN, "pulumi"), [...args, ...policy, "--non-interactive"], options);
+        this.transcript.push(`$ pulumi ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
         if (r.code !== 0 && !options.allowFailure) {
             throw new Error(`pulumi ${args.join(" ")} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
         }

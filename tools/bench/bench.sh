@@ -10,7 +10,8 @@
 # Every cluster run uses its own namespace (bench-pulumi-*, bench-kubectl-*) and a scratch copy of
 # the project with its own Pulumi file backend, and cleans up after itself.
 set -euo pipefail
-. "$(dirname "$0")/../lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$PROJECT_ROOT"
 
 case " $* " in

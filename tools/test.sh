@@ -4,13 +4,18 @@
 # (the real Pulumi engine and providers against the local cluster, which it starts if needed).
 #   npm test                 everything
 #   npm test -- --unit       type-check and unit tests only (no toolchain, no cluster)
+#   npm test -- --reliability  also the failure-injection suite (test/e2e/reliability.test.ts:
+#                            killed deploys, a stopped API server; ~15 min, not yet in the default run)
 # Ends with one line "N passed, N failed" over all suites, and exits non-zero on any failure.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$PROJECT_ROOT"
 
-unit_only=false
-[[ "${1:-}" == "--unit" ]] && unit_only=true
+unit_only=false reliability=false
+case "${1:-}" in
+  --unit) unit_only=true ;;
+  --reliability) reliability=true ;;
+esac
 
 bash tools/install-node-modules.sh
 bash tools/install-policy-modules.sh
@@ -39,7 +44,12 @@ if ! $unit_only; then
   step "Local cluster"
   bash tools/cluster/cluster.sh up
   step "End-to-end tests (real engine, real cluster)"
-  mocha --timeout 1800000 'test/e2e/**/*.test.ts' || failed_steps+=("end-to-end tests")
+  e2e=()
+  for f in test/e2e/*.test.ts; do
+    [[ "$f" == test/e2e/reliability.test.ts ]] && ! $reliability && continue
+    e2e+=("$f")
+  done
+  mocha --timeout 1800000 "${e2e[@]}" || failed_steps+=("end-to-end tests")
 fi
 
 read -r passed failed < <(awk '{p+=$1; f+=$2} END {print p+0, f+0}' "$summary")

@@ -59,9 +59,6 @@ const GOOD_TAG = "1.0.0";
 /** An image tag the local cluster runs but never reports ready (tools/cluster/addons/kwok-stages.yaml). */
 const NEVER_READY = "never-ready";
 
-/** The dev stack's committed salt is for the documented dev passphrase. */
-const passphraseOf = (stack: string) => (stack === "dev" ? "local-dev-only" : undefined);
-
 const deployed: Record<string, Deployed> = {};
 let interrupt: Workspace | undefined;
 let apiServerStopped = false;
@@ -81,7 +78,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
         assert.ok(apiServerRunning(), "the local cluster is not running: bash tools/cluster/cluster.sh up");
         const start = Date.now();
         for (const s of SETUP) {
-            const ws = new Workspace(`rel-${s.key}`, passphraseOf(s.stack));
+            const ws = new Workspace(`rel-${s.key}`);
             deployed[s.key] = { ...s, ws };
             ws.initStack(s.stack, { namespace: s.ns }, s.secrets);
         }
@@ -512,9 +509,9 @@ describe("Reliability and security on the local cluster (real engine, real provi
             cli(ws, ["preview", "--stack", stack, "--expect-no-changes"]);
             assert.deepStrictEqual(exportState(ws, stack).deployment.pending_operations ?? [], []);
             const same = pods.map((p) => p.metadata.name).sort();
-            log(`converged: ${pods.length} Ready pods on ${previousTag} (${same.join(", ")}` +
-                `${JSON.stringify(same) === JSON.stringify(previousPods) ? ": the same pods that served throughout, never restarted" : ""}); ` +
-                `the stack file records imageTag ${previousTag}; preview --expect-no-changes passes`);
+            assert.deepStrictEqual(same, previousPods, "the previous version's pods were replaced");
+            log(`converged: ${pods.length} Ready pods on ${previousTag} (${same.join(", ")}: the same pods that served ` +
+                `throughout, never restarted); the stack file records imageTag ${previousTag}; preview --expect-no-changes passes`);
         });
     });
 
@@ -576,7 +573,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
 
     describe("Interrupted deploy: pulumi up SIGKILLed mid-flight, then the documented recovery", function () {
         before(function () {
-            interrupt = new Workspace("rel-interrupt", passphraseOf(INT_STACK));
+            interrupt = new Workspace("rel-interrupt");
             // Pods of this tag never become ready, so the deploy is reliably still in flight when
             // killed. Two leader-elected replicas, RollingUpdate, as in staging and prod.
             interrupt.initStack(INT_STACK, {
@@ -602,8 +599,8 @@ describe("Reliability and security on the local cluster (real engine, real provi
             recover(ws);
             cli(ws, ["config", "set", "trading-bot:imageTag", GOOD_TAG, "--stack", INT_STACK]);
             const start = Date.now();
-            cli(ws, ["up", "--yes", "--stack", INT_STACK], { env: { PULUMI_K8S_ENABLE_PATCH_FORCE: "true" } });
-            log(`imageTag ${GOOD_TAG}, then PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up --yes: done in ${seconds(start)}`);
+            cli(ws, ["up", "--yes", "--stack", INT_STACK]);
+            log(`imageTag ${GOOD_TAG}, then pulumi up --yes: done in ${seconds(start)}`);
             assertConverged(ws, GOOD_TAG);
             const kept = createdBeforeKill.filter((k) => uids[k] && liveObjects(ws, INT_NS).some((o) => `${o.kind}/${o.metadata.name}` === k && o.metadata.uid === uids[k]));
             assert.deepStrictEqual(kept, createdBeforeKill, "objects the killed run created were deleted and re-created");
@@ -625,8 +622,8 @@ describe("Reliability and security on the local cluster (real engine, real provi
             recover(ws);
             cli(ws, ["config", "set", "trading-bot:imageTag", GOOD_TAG, "--stack", INT_STACK]);
             const start = Date.now();
-            cli(ws, ["up", "--yes", "--stack", INT_STACK], { env: { PULUMI_K8S_ENABLE_PATCH_FORCE: "true" } });
-            log(`imageTag ${GOOD_TAG}, then PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up --yes: done in ${seconds(start)}`);
+            cli(ws, ["up", "--yes", "--stack", INT_STACK]);
+            log(`imageTag ${GOOD_TAG}, then pulumi up --yes: done in ${seconds(start)}`);
             assertConverged(ws, GOOD_TAG);
         });
     });

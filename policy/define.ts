@@ -48,13 +48,15 @@ export interface ObjectPolicy<C extends Config> extends Common<C> {
     check(o: K8sObject, report: (message: string) => void, config: C, args: ResourceValidationArgs): void;
 }
 
+/** What the engine shows of a policy: the same for object and stack policies. */
+function identity<C extends Config>(p: Common<C>) {
+    const { name, description, enforcementLevel, remediationSteps, configSchema } = p;
+    return { name, description, enforcementLevel, remediationSteps, configSchema };
+}
+
 export function objectPolicy<C extends Config>(p: ObjectPolicy<C>): ResourceValidationPolicy {
     return {
-        name: p.name,
-        description: p.description,
-        enforcementLevel: p.enforcementLevel,
-        remediationSteps: p.remediationSteps,
-        configSchema: p.configSchema,
+        ...identity(p),
         validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
             const o = k8sObject(args.type, args.props, args.urn);
             if (!o) return;
@@ -70,11 +72,7 @@ export interface StackPolicy<C extends Config> extends Common<C> {
 
 export function stackPolicy<C extends Config>(p: StackPolicy<C>): StackValidationPolicy {
     return {
-        name: p.name,
-        description: p.description,
-        enforcementLevel: p.enforcementLevel,
-        remediationSteps: p.remediationSteps,
-        configSchema: p.configSchema,
+        ...identity(p),
         validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
             const objects: K8sObject[] = [];
             for (const r of args.resources) {

@@ -558,6 +558,23 @@ describe("Reliability and security on the local cluster (real engine, real provi
         return ops.map((o: any) => ({ type: o.type, name: String(o.resource.urn).split("::").pop() }));
     }
 
+    /** The pending operations the killed run left, printed. */
+    function loggedPendingOf(ws: Workspace): { type: string; name: string }[] {
+        const pending = pendingOf(ws);
+        log(`the state records ${pending.length} pending operations: ${pending.map((p) => `${p.type} ${p.name}`).join(", ")}`);
+        return pending;
+    }
+
+    /** The documented recovery, then a good release: the next up must converge. */
+    function recoverThenDeployGoodTag(ws: Workspace): void {
+        recover(ws);
+        cli(ws, ["config", "set", "trading-bot:imageTag", GOOD_TAG, "--stack", INT_STACK]);
+        const start = Date.now();
+        cli(ws, ["up", "--yes", "--stack", INT_STACK]);
+        log(`imageTag ${GOOD_TAG}, then pulumi up --yes: done in ${seconds(start)}`);
+        assertConverged(ws, GOOD_TAG);
+    }
+
     /** The documented recovery after an interrupted deploy. */
     function recover(ws: Workspace): void {
         const locked = cli(ws, ["up", "--stack", INT_STACK, "--yes", "--skip-preview"], { allowFailure: true });
@@ -588,8 +605,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
             const ws = interrupt!;
             await killMidFlight(ws, "the bot's Deployment and pod exist: its create is in flight",
                 () => botPods(ws, INT_NS).length > 0);
-            const pending = pendingOf(ws);
-            log(`the state records ${pending.length} pending operations: ${pending.map((p) => `${p.type} ${p.name}`).join(", ")}`);
+            const pending = loggedPendingOf(ws);
             assert.ok(pending.some((p) => p.type === "creating" && p.name === "trading-bot-deployment"), "no pending create of the Deployment");
             const uids = Object.fromEntries(liveObjects(ws, INT_NS).map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.uid]));
             const createdBeforeKill = managedLive(ws, INT_NS);
@@ -598,12 +614,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
             log(`live after the kill: ${createdBeforeKill.length} managed objects, ${untracked.length} of them not in the state ` +
                 `(orphans unless the recovery adopts them): ${untracked.join(", ")}`);
 
-            recover(ws);
-            cli(ws, ["config", "set", "trading-bot:imageTag", GOOD_TAG, "--stack", INT_STACK]);
-            const start = Date.now();
-            cli(ws, ["up", "--yes", "--stack", INT_STACK]);
-            log(`imageTag ${GOOD_TAG}, then pulumi up --yes: done in ${seconds(start)}`);
-            assertConverged(ws, GOOD_TAG);
+            recoverThenDeployGoodTag(ws);
             const kept = createdBeforeKill.filter((k) => uids[k] && liveObjects(ws, INT_NS).some((o) => `${o.kind}/${o.metadata.name}` === k && o.metadata.uid === uids[k]));
             assert.deepStrictEqual(kept, createdBeforeKill, "objects the killed run created were deleted and re-created");
             log(`all ${kept.length} objects the killed run had created were adopted (same uid), none re-created`);
@@ -618,15 +629,9 @@ describe("Reliability and security on the local cluster (real engine, real provi
             cli(ws, ["config", "set", "trading-bot:logLevel", "warning", "--stack", INT_STACK]);
             await killMidFlight(ws, "the Deployment was updated: a pod of the new version exists",
                 () => botPods(ws, INT_NS).some((p) => p.spec.containers[0].image.endsWith(`:${NEVER_READY}`)));
-            const pending = pendingOf(ws);
-            log(`the state records ${pending.length} pending operations: ${pending.map((p) => `${p.type} ${p.name}`).join(", ")}`);
+            const pending = loggedPendingOf(ws);
             assert.ok(pending.some((p) => p.type === "updating" && p.name === "trading-bot-deployment"), "no pending update of the Deployment");
-            recover(ws);
-            cli(ws, ["config", "set", "trading-bot:imageTag", GOOD_TAG, "--stack", INT_STACK]);
-            const start = Date.now();
-            cli(ws, ["up", "--yes", "--stack", INT_STACK]);
-            log(`imageTag ${GOOD_TAG}, then pulumi up --yes: done in ${seconds(start)}`);
-            assertConverged(ws, GOOD_TAG);
+            recoverThenDeployGoodTag(ws);
         });
     });
 

@@ -21,6 +21,13 @@ const NONE = Symbol("selects no pod");
  * Whether any object of `kind` in the namespace of `o` selects its pods: `selectorOf` gives the
  * object's label selector, or NONE when it selects no pod at all.
  */
+/** The stack's scalable workloads that the prod rules apply to, each with its replica plan. */
+function* prodWorkloads(objects: K8sObject[]) {
+    for (const o of objects) {
+        if (isScalable(o) && prodRulesApply(o)) yield { o, plan: replicaPlan(o, objects) };
+    }
+}
+
 function covered(
     o: K8sObject, objects: K8sObject[], kind: string, selectorOf: (p: K8sObject) => unknown,
     extra: (p: K8sObject) => boolean | Unknown = () => true,
@@ -77,9 +84,7 @@ export const prodDisruptionBudget = stackPolicy({
     remediationSteps: "Run the bot with several replicas (the program then creates its PodDisruptionBudget), or add one that selects the pods.",
     defaults: {},
     check(objects, report) {
-        for (const o of objects) {
-            if (!isScalable(o) || !prodRulesApply(o)) continue;
-            const plan = replicaPlan(o, objects);
+        for (const { o, plan } of prodWorkloads(objects)) {
             if (plan.several !== true) continue;
             // policy/v1: a missing selector selects no pod, an empty one every pod of the namespace.
             const selector = (p: K8sObject) => obj(p.props.spec).selector ?? NONE;
@@ -97,9 +102,7 @@ export const prodSeveralReplicas = stackPolicy({
     remediationSteps: "pulumi config set trading-bot:leaderElectionEnabled true, then replicas 2 or more (or autoscalingEnabled true) --stack prod",
     defaults: {},
     check(objects, report) {
-        for (const o of objects) {
-            if (!isScalable(o) || !prodRulesApply(o)) continue;
-            const plan = replicaPlan(o, objects);
+        for (const { o, plan } of prodWorkloads(objects)) {
             if (plan.several === false) {
                 report(`${describeObject(o)} runs a single replica in prod: while it restarts or its node drains, nothing runs (with leader election the bot can run several replicas safely)`, o);
             }

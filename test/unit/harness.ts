@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
+import { SECRET_IN_PLAINTEXT } from "../../config/settings";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 
@@ -102,7 +103,7 @@ export async function runProgramRecording(
     // Secret keys (and a bots list holding one) are passed as secret config, as `pulumi config
     // set --secret` would; the value "[plaintext secret]" stands for one set without --secret.
     const secretKeys = Object.keys(config).filter((k) =>
-        (SECRET_KEY_NAMES.includes(k) && config[k] !== "" && config[k] !== "[plaintext secret]")
+        (SECRET_KEY_NAMES.includes(k) && config[k] !== "" && config[k] !== SECRET_IN_PLAINTEXT)
         || (k === "bots" && SECRET_KEY_NAMES.some((name) => config[k].includes(`"${name}"`))));
     pulumi.runtime.setAllConfig(fullConfig, secretKeys.map((k) => `trading-bot:${k}`));
 

@@ -4,6 +4,8 @@
  * "[plaintext secret]" is what validation sees of a secret key set without --secret; under the
  * real engine, setting any value without --secret has that effect.
  */
+import { SECRET_IN_PLAINTEXT } from "../../config/settings";
+
 export interface InvalidConfig {
     /** What is wrong, in words. */
     what: string;
@@ -55,7 +57,7 @@ export const INVALID_CONFIGS: InvalidConfig[] = [
     { what: "image repository with a tag", stack: "dev", set: { imageRepository: "ghcr.io/acme/bot:1.0" }, key: "imageRepository", value: '"ghcr.io/acme/bot:1.0"', fix: "imageRepository ghcr.io/acme/trading-bot" },
     { what: "trading on without Binance key", stack: "dev", set: { tradingEnabled: "true" }, key: "binanceApiKey", value: "(not set)", fix: "pulumi config set --secret trading-bot:binanceApiKey" },
     { what: "trading on without Binance secret", stack: "dev", set: { tradingEnabled: "true", binanceApiKey: "k" }, key: "binanceApiSecret", value: "(not set)", fix: "pulumi config set --secret trading-bot:binanceApiSecret" },
-    { what: "a secret stored in plain text", stack: "dev", set: { binanceApiKey: "[plaintext secret]" }, key: "binanceApiKey", value: "[plain text, not shown]", fix: "pulumi config set --secret trading-bot:binanceApiKey" },
+    { what: "a secret stored in plain text", stack: "dev", set: { binanceApiKey: SECRET_IN_PLAINTEXT }, key: "binanceApiKey", value: "[plain text, not shown]", fix: "pulumi config set --secret trading-bot:binanceApiKey" },
     { what: "prod without database password", stack: "prod", set: { databasePassword: "" }, key: "databasePassword", value: "(not set)", fix: "pulumi config set --secret trading-bot:databasePassword" },
     { what: "prod database without TLS", stack: "prod", set: { databaseSslMode: "disable" }, key: "databaseSslMode", value: '"disable"', fix: "databaseSslMode verify-full" },
     { what: "prod with in-cluster databases", stack: "prod", set: { inClusterDatabases: "true" }, key: "inClusterDatabases", value: '"true"', fix: "inClusterDatabases false" },

@@ -15,7 +15,7 @@ const TOOLCHAIN_BIN = path.join(CACHE, "toolchain", "bin");
 /** The program's files: what a user's checkout holds besides tests and tools. */
 const PROGRAM_FILES = [
     "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml",
-    "index.ts", "program.ts", "package.json", "tsconfig.json", "config", "components",
+    "index.ts", "program.ts", "package.json", "tsconfig.json", "runtime", "config", "components",
 ];
 
 export interface Result {

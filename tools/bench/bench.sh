@@ -27,4 +27,4 @@ if [[ " $* " != *" --skip-cluster "* ]]; then
   bash tools/cluster/cluster.sh up
 fi
 step "Benchmark"
-PATH="$(node_bin_dir):$PATH" exec node -r ts-node/register/transpile-only tools/bench/bench.ts "$@"
+PATH="$(node_bin_dir):$PATH" exec node -r ./runtime/register.js tools/bench/bench.ts "$@"

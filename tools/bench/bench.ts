@@ -166,7 +166,7 @@ interface Timeline {
     policyStart?: number;
     /** The language host's Run (node starts) to the program's first resource registered. */
     programStart: number;
-    /** Of that: node, the SDK and ts-node up to the stack resource (before the program's modules load). */
+    /** Of that: node and the SDK up to the stack resource (before the program's modules load). */
     runtimeStart: number;
     /** First resource registered to the stack's outputs registered: the program's whole run. */
     programRun: number;
@@ -470,11 +470,9 @@ async function evaluationBench(o: Options): Promise<EvalSample[]> {
         for (const bots of BOT_COUNTS) {
             log(`evaluation ${r}/${o.evalRuns}: ${bots} bot(s)`);
             noteLoad();
-            // A fresh process each time, compiled the way the language host runs the program
-            // (ts-node without type-checking, as tsconfig.json's noCheck asks).
-            const p = check("evaluate.ts", await exec(NODE, ["-r", "ts-node/register", path.join(__dirname, "evaluate.ts"), String(bots)], {
-                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-            }));
+            // A fresh process each time, loaded the way a deploy loads the program
+            // (runtime/register.js, as Pulumi.yaml's nodeargs asks).
+            const p = check("evaluate.ts", await exec(NODE, ["-r", path.join(PROJECT_DIR, "runtime", "register.js"), path.join(__dirname, "evaluate.ts"), String(bots)]));
             samples.push(JSON.parse(p.stdout.trim().split("\n").pop()!));
         }
     }
@@ -520,7 +518,7 @@ async function environment(): Promise<Record<string, string>> {
         machine: `${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`,
         node: process.version,
         pulumi: `CLI ${cli}, @pulumi/pulumi ${nm("@pulumi/pulumi")}, @pulumi/kubernetes ${nm("@pulumi/kubernetes")} (provider ${pin("KUBERNETES_PROVIDER_VERSION")}), @pulumi/random ${nm("@pulumi/random")}, @pulumi/policy ${pkg(path.join(POLICY_PACK, "node_modules/@pulumi/policy"))}`,
-        typescript: `typescript ${nm("typescript")}, ts-node ${nm("ts-node")}, mocha ${nm("mocha")}`,
+        typescript: `typescript ${nm("typescript")}, mocha ${nm("mocha")}`,
         cluster: `${kubectlVersions}, etcd ${pin("ETCD_VERSION")}, kwok ${pin("KWOK_VERSION")} (fake nodes)`,
     };
 }
@@ -610,8 +608,8 @@ function report(env: Record<string, string>, o: Options, c: ClusterSamples | und
         lines.push(row(...cols));
         lines.push(row("---", "---:", "---:", "---:", "---:"));
         lines.push(row("CLI start: backend, stack, config, plugin discovery", ...cell((t) => t.beforeProgram - (t.policyStart ?? 0))));
-        lines.push(row("policy pack start (ts-node type-checks the pack), before the program runs", ...cell((t) => t.policyStart ?? 0)));
-        lines.push(row("program start: node, SDK, ts-node → stack resource registered", ...cell((t) => t.runtimeStart)));
+        lines.push(row("policy pack start (node, SDK, the pack's modules), before the program runs", ...cell((t) => t.policyStart ?? 0)));
+        lines.push(row("program start: node, SDK → stack resource registered", ...cell((t) => t.runtimeStart)));
         lines.push(row("program start: program modules load, config validated → first resource", ...cell((t) => t.programStart - t.runtimeStart)));
         lines.push(row("resources: API round trips, rollouts (up) / diffs (preview)", ...cell((t) => t.resources ?? t.diffs)));
         lines.push(row("Service endpoint settle (the provider's fixed 10 s wait), beyond the rest", ...cell((t) => t.serviceSettle ?? 0)));

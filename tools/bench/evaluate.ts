@@ -1,8 +1,8 @@
 /**
  * One measurement of program evaluation under Pulumi's mocks, in a fresh process:
- *   node -r ts-node/register tools/bench/evaluate.ts <bots>
+ *   node -r ./runtime/register.js tools/bench/evaluate.ts <bots>
  * Runs the dev stack's program with a `bots` list of <bots> items and prints one JSON line:
- *   startMs     process start to the first resource registered (node, ts-node, module loads,
+ *   startMs     process start to the first resource registered (node, transpiled-module cache, module loads,
  *               config validation: what the program costs before the engine sees anything)
  *   loadMs      process start to the program's modules loaded (before defineStack runs)
  *   evaluateMs  defineStack() until every registration has been answered (the resource graph)

@@ -1,0 +1,156 @@
+/**
+ * How node loads the program (and the policy pack) fast. Pulumi starts node with
+ * `--require <this file>` (runtime.options.nodeargs in Pulumi.yaml and policy/PulumiPolicy.yaml),
+ * before the Pulumi SDK loads:
+ *
+ * 1. V8's code cache on disk (node's module.enableCompileCache) for every module loaded after
+ *    this one: the Pulumi SDK, @pulumi/kubernetes, the program.
+ * 2. `.ts` files are transpiled without type-checking (`npm test` and `npm run check`
+ *    type-check them) and the JavaScript is cached on disk by content, so an unchanged program
+ *    never loads the TypeScript compiler at all. A changed file is transpiled again on its
+ *    next load: there is no build step to forget.
+ * 3. Two heavy modules that @pulumi/pulumi loads eagerly but only uses to serialize JavaScript
+ *    functions (closures for dynamic providers; this program and its policy pack have none)
+ *    are loaded on first use instead: the TypeScript compiler (its parser) and npm's Arborist.
+ *    Together they are about half of the SDK's load time.
+ *
+ * The cache lives in $TRADING_BOT_CACHE, else $XDG_CACHE_HOME/trading-bot, else
+ * ~/.cache/trading-bot (the toolchain's cache). When it cannot be written (a read-only home),
+ * everything still works, only without the cache.
+ */
+"use strict";
+const crypto = require("crypto");
+const fs = require("fs");
+const Module = require("module");
+const os = require("os");
+const path = require("path");
+
+const CACHE_ROOT = process.env.TRADING_BOT_CACHE
+    || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "trading-bot");
+
+/** Bumped when the transpile options below change, so stale cache entries are never reused. */
+const FORMAT = "1";
+const COMPILER_OPTIONS = {
+    target: "es2022",
+    module: "commonjs",
+    esModuleInterop: true,
+    experimentalDecorators: true,
+    inlineSourceMap: true,
+    inlineSources: false,
+};
+
+if (typeof Module.enableCompileCache === "function" && !process.env.NODE_DISABLE_COMPILE_CACHE) {
+    Module.enableCompileCache(path.join(CACHE_ROOT, "node-compile-cache"));
+}
+
+const transpiledDir = path.join(CACHE_ROOT, "transpiled");
+const compilers = new Map(); // directory of typescript -> the loaded compiler
+const sourceMaps = new Map(); // .ts path -> its source map (JSON text), for stack traces
+
+/** Where to look for the compiler: next to the file (the project's, or the policy pack's), then here. */
+const searchPaths = (file) => ({ paths: [path.dirname(file), process.cwd(), __dirname] });
+
+/** The TypeScript compiler that serves the file. */
+function typescriptFor(file) {
+    const resolved = require.resolve("typescript", searchPaths(file));
+    if (!compilers.has(resolved)) compilers.set(resolved, require(resolved));
+    return compilers.get(resolved);
+}
+
+/** The version of that compiler without loading it: part of the cache key. */
+function typescriptVersion(file) {
+    try {
+        const pkg = require.resolve("typescript/package.json", searchPaths(file));
+        return JSON.parse(fs.readFileSync(pkg, "utf8")).version;
+    } catch {
+        return "unknown";
+    }
+}
+
+function transpile(file, source) {
+    const key = crypto.createHash("sha256")
+        .update(`${FORMAT}\0${typescriptVersion(file)}\0${file}\0`).update(source).digest("hex");
+    const cached = path.join(transpiledDir, key.slice(0, 2), `${key}.js`);
+    try {
+        return fs.readFileSync(cached, "utf8");
+    } catch {
+        // not cached yet
+    }
+    const ts = typescriptFor(file);
+    const code = ts.transpileModule(source, { fileName: file, compilerOptions: COMPILER_OPTIONS }).outputText;
+    try {
+        fs.mkdirSync(path.dirname(cached), { recursive: true });
+        const partial = `${cached}.${process.pid}.tmp`;
+        fs.writeFileSync(partial, code);
+        fs.renameSync(partial, cached); // atomic: a concurrent run never reads half a file
+    } catch {
+        // no cache: fine, only slower next time
+    }
+    return code;
+}
+
+/**
+ * Puts a stand-in for `request` (as resolved from @pulumi/pulumi) in node's module cache: the
+ * real module loads the first time one of its exports is used, and replaces the stand-in.
+ */
+function deferSdkDependency(request, { esModule = false } = {}) {
+    let file;
+    try {
+        const sdk = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [process.cwd()] }));
+        file = require.resolve(request, { paths: [sdk] });
+    } catch {
+        return; // not installed here: nothing to defer
+    }
+    if (require.cache[file]) return;
+    let real;
+    const load = () => {
+        if (real === undefined) {
+            delete require.cache[file];
+            real = require(file);
+        }
+        return real;
+    };
+    const standIn = new Module(file, module);
+    standIn.filename = file;
+    standIn.loaded = true;
+    standIn.exports = new Proxy({}, {
+        // The SDK's __importStar keeps a module marked __esModule as it is instead of copying
+        // every export (which would load it at once).
+        get: (_, key) => (esModule && key === "__esModule" && real === undefined ? true : load()[key]),
+        has: (_, key) => key in load(),
+        ownKeys: () => Reflect.ownKeys(load()),
+        getOwnPropertyDescriptor: (_, key) => {
+            const d = Reflect.getOwnPropertyDescriptor(load(), key);
+            return d && { ...d, configurable: true };
+        },
+    });
+    require.cache[file] = standIn;
+}
+
+deferSdkDependency("./typescript-shim"); // exports the TypeScript compiler
+deferSdkDependency("@npmcli/arborist", { esModule: true }); // used as `arborist.Arborist`
+
+const INLINE_MAP = /\n\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/;
+
+Module._extensions[".ts"] = function loadTypeScript(module, filename) {
+    const code = transpile(filename, fs.readFileSync(filename, "utf8"));
+    const map = INLINE_MAP.exec(code);
+    if (map) sourceMaps.set(filename, Buffer.from(map[1], "base64").toString("utf8"));
+    module._compile(code, filename);
+};
+
+// Stack traces point at the .ts lines: the SDK installs source-map-support, which asks its
+// handlers for a file's map; ours answers for the files transpiled here.
+try {
+    const support = require(require.resolve("source-map-support", { paths: [process.cwd()] }));
+    support.install({
+        environment: "node",
+        retrieveSourceMap: (source) => {
+            const file = source.startsWith("file://") ? new URL(source).pathname : source;
+            const map = sourceMaps.get(file);
+            return map ? { url: file, map } : null;
+        },
+    });
+} catch {
+    // source-map-support is not installed: stack traces show the transpiled lines
+}

@@ -68,8 +68,10 @@ function typescriptVersion(file) {
 }
 
 function transpile(file, source) {
+    // The output depends on the content and the file's base name (in its source map), not on
+    // the directory: another checkout of the same program (CI, a test's scratch copy) reuses it.
     const key = crypto.createHash("sha256")
-        .update(`${FORMAT}\0${typescriptVersion(file)}\0${file}\0`).update(source).digest("hex");
+        .update(`${FORMAT}\0${typescriptVersion(file)}\0${path.basename(file)}\0`).update(source).digest("hex");
     const cached = path.join(transpiledDir, key.slice(0, 2), `${key}.js`);
     try {
         return fs.readFileSync(cached, "utf8");

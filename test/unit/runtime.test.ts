@@ -43,6 +43,11 @@ describe("runtime/register.js (how deploys load the program)", () => {
         assert.strictEqual(cachedFiles().length, 1);
         assert.strictEqual(node([file]).out, "42", "second run, from the cache");
         assert.strictEqual(cachedFiles().length, 1);
+        // Another checkout of the same file (CI, a scratch copy) reuses the entry.
+        fs.mkdirSync(path.join(dir, "clone"));
+        fs.copyFileSync(file, path.join(dir, "clone", "answer.ts"));
+        assert.strictEqual(node([path.join(dir, "clone", "answer.ts")]).out, "42");
+        assert.strictEqual(cachedFiles().length, 1);
         fs.writeFileSync(file, "const answer: number = 6;\nconsole.log(answer * 7 + 1);\n");
         assert.strictEqual(node([file]).out, "43", "the edited file ran stale");
         assert.strictEqual(cachedFiles().length, 2);

@@ -1,7 +1,8 @@
 /**
- * How node loads the program (and the policy pack) fast. Pulumi starts node with
- * `--require <this file>` (runtime.options.nodeargs in Pulumi.yaml and policy/PulumiPolicy.yaml),
- * before the Pulumi SDK loads:
+ * How node loads the program (and the policy pack) fast. Pulumi starts the program's node with
+ * `--require <this file>` (runtime.options.nodeargs in Pulumi.yaml), before the Pulumi SDK loads;
+ * the policy pack's entry, policy/pack.js, requires it before the pack's sources. Mocha (unit
+ * and end-to-end tests) loads TypeScript through it too (.mocharc.json).
  *
  * 1. V8's code cache on disk (node's module.enableCompileCache) for every module loaded after
  *    this one: the Pulumi SDK, @pulumi/kubernetes, the program.

@@ -17,10 +17,6 @@ import { isScalable, replicaPlan } from "./workloads";
 
 const NONE = Symbol("selects no pod");
 
-/**
- * Whether any object of `kind` in the namespace of `o` selects its pods: `selectorOf` gives the
- * object's label selector, or NONE when it selects no pod at all.
- */
 /** The stack's scalable workloads that the prod rules apply to, each with its replica plan. */
 function* prodWorkloads(objects: K8sObject[]) {
     for (const o of objects) {
@@ -28,6 +24,10 @@ function* prodWorkloads(objects: K8sObject[]) {
     }
 }
 
+/**
+ * Whether any object of `kind` in the namespace of `o` selects its pods: `selectorOf` gives the
+ * object's label selector, or NONE when it selects no pod at all.
+ */
 function covered(
     o: K8sObject, objects: K8sObject[], kind: string, selectorOf: (p: K8sObject) => unknown,
     extra: (p: K8sObject) => boolean | Unknown = () => true,

@@ -45,42 +45,45 @@ if (typeof Module.enableCompileCache === "function" && !process.env.NODE_DISABLE
 }
 
 const transpiledDir = path.join(CACHE_ROOT, "transpiled");
-const compilers = new Map(); // directory of typescript -> the loaded compiler
-const sourceMaps = new Map(); // .ts path -> its source map (JSON text), for stack traces
+const compilers = new Map(); // directory of a .ts file -> { version, load() } of its TypeScript
+const sourceMaps = new Map(); // .ts path -> its inline source map (base64), for stack traces
 
-/** Where to look for the compiler: next to the file (the project's, or the policy pack's), then here. */
-const searchPaths = (file) => ({ paths: [path.dirname(file), process.cwd(), __dirname] });
-
-/** The TypeScript compiler that serves the file. */
-function typescriptFor(file) {
-    const resolved = require.resolve("typescript", searchPaths(file));
-    if (!compilers.has(resolved)) compilers.set(resolved, require(resolved));
-    return compilers.get(resolved);
-}
-
-/** The version of that compiler without loading it: part of the cache key. */
-function typescriptVersion(file) {
-    try {
-        const pkg = require.resolve("typescript/package.json", searchPaths(file));
-        return JSON.parse(fs.readFileSync(pkg, "utf8")).version;
-    } catch {
-        return "unknown";
+/**
+ * The TypeScript compiler that serves files of `dir`: the one installed next to them (the
+ * project's, or the policy pack's), else the project's. Its version is read without loading it
+ * (it is part of the cache key); the compiler itself loads only on a cache miss. Resolved once
+ * per directory.
+ */
+function compilerFor(dir) {
+    let c = compilers.get(dir);
+    if (!c) {
+        const paths = { paths: [dir, process.cwd(), __dirname] };
+        let version = "unknown";
+        try {
+            version = JSON.parse(fs.readFileSync(require.resolve("typescript/package.json", paths), "utf8")).version;
+        } catch {
+            // not found here: load() reports it, should a file need transpiling
+        }
+        let ts;
+        c = { version, load: () => (ts ??= require(require.resolve("typescript", paths))) };
+        compilers.set(dir, c);
     }
+    return c;
 }
 
 function transpile(file, source) {
     // The output depends on the content and the file's base name (in its source map), not on
     // the directory: another checkout of the same program (CI, a test's scratch copy) reuses it.
+    const compiler = compilerFor(path.dirname(file));
     const key = crypto.createHash("sha256")
-        .update(`${FORMAT}\0${typescriptVersion(file)}\0${path.basename(file)}\0`).update(source).digest("hex");
+        .update(`${FORMAT}\0${compiler.version}\0${path.basename(file)}\0`).update(source).digest("hex");
     const cached = path.join(transpiledDir, key.slice(0, 2), `${key}.js`);
     try {
         return fs.readFileSync(cached, "utf8");
     } catch {
         // not cached yet
     }
-    const ts = typescriptFor(file);
-    const code = ts.transpileModule(source, { fileName: file, compilerOptions: COMPILER_OPTIONS }).outputText;
+    const code = compiler.load().transpileModule(source, { fileName: file, compilerOptions: COMPILER_OPTIONS }).outputText;
     try {
         fs.mkdirSync(path.dirname(cached), { recursive: true });
         const partial = `${cached}.${process.pid}.tmp`;
@@ -138,7 +141,7 @@ const INLINE_MAP = /\n\/\/# sourceMappingURL=data:application\/json;base64,([A-Z
 Module._extensions[".ts"] = function loadTypeScript(module, filename) {
     const code = transpile(filename, fs.readFileSync(filename, "utf8"));
     const map = INLINE_MAP.exec(code);
-    if (map) sourceMaps.set(filename, Buffer.from(map[1], "base64").toString("utf8"));
+    if (map) sourceMaps.set(filename, map[1]); // decoded only if a stack trace needs it
     module._compile(code, filename);
 };
 
@@ -151,7 +154,7 @@ try {
         retrieveSourceMap: (source) => {
             const file = source.startsWith("file://") ? new URL(source).pathname : source;
             const map = sourceMaps.get(file);
-            return map ? { url: file, map } : null;
+            return map ? { url: file, map: Buffer.from(map, "base64").toString("utf8") } : null;
         },
     });
 } catch {

@@ -6,7 +6,7 @@
 #   npm test -- --unit       type-check and unit tests only (no toolchain, no cluster)
 #   npm test -- --e2e FILE...  type-check, unit tests and only the given end-to-end files
 #                            (e.g. test/e2e/reliability.test.ts: bad input, killed deploys, a stopped
-#                            API server; ~9 min of the ~25 of a full run)
+#                            API server; ~9 min of the ~13 of a full run)
 # Ends with one line "N passed, N failed" over all suites, and exits non-zero on any failure.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

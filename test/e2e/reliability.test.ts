@@ -25,7 +25,7 @@ import { INVALID_CONFIGS, InvalidConfig } from "../unit/invalidConfigs";
 import { assertNoSecretIn, botPods, waitFor } from "./cluster";
 import {
     AccessQuestion, alive, apiServerRunning, assertSameState, BackgroundPulumi, cli, cliAsync, exportState, foreignPulumiRuns, isReady,
-    kubectlQuiet, KUBECTL, liveObjects, liveSnapshot, liveSnapshotAsync, log, managedLive, RBAC_RESOURCES, RBAC_VERBS,
+    KUBECTL, liveObjects, liveSnapshot, liveSnapshotAsync, log, managedLive, RBAC_RESOURCES, RBAC_VERBS,
     readyEndpoints, roleAllows, seconds, sleep, startCluster, stateDigest, stateDigestAsync, stateObjects, stateResources,
     stopApiServer, subjectAccess, unrecorded, until,
 } from "./reliability/support";
@@ -299,7 +299,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
 
                 // Every value of every live Secret (the test values and the generated passwords),
                 // read without recording it.
-                const liveSecrets = kubectlQuiet(ws, ["-n", ns, "get", "secrets"]).items;
+                const liveSecrets = ws.kubectlJson(["-n", ns, "get", "secrets"]).items;
                 const values = new Set(Object.values(d.secrets));
                 for (const s of liveSecrets) {
                     for (const v of Object.values<string>(s.data ?? {})) {
@@ -615,7 +615,8 @@ describe("Reliability and security on the local cluster (real engine, real provi
                 `(orphans unless the recovery adopts them): ${untracked.join(", ")}`);
 
             recoverThenDeployGoodTag(ws);
-            const kept = createdBeforeKill.filter((k) => uids[k] && liveObjects(ws, INT_NS).some((o) => `${o.kind}/${o.metadata.name}` === k && o.metadata.uid === uids[k]));
+            const liveAfter = liveObjects(ws, INT_NS);
+            const kept = createdBeforeKill.filter((k) => uids[k] && liveAfter.some((o) => `${o.kind}/${o.metadata.name}` === k && o.metadata.uid === uids[k]));
             assert.deepStrictEqual(kept, createdBeforeKill, "objects the killed run created were deleted and re-created");
             log(`all ${kept.length} objects the killed run had created were adopted (same uid), none re-created`);
         });
@@ -655,7 +656,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
             apiServerStopped = false;
             // Back means schedulable too: the fake nodes Ready, without the taints the node
             // lifecycle controller puts on nodes whose heartbeats it missed.
-            waitFor("the nodes to be Ready and untainted", () => kubectlQuiet(interrupt!, ["get", "nodes"]).items.every((n: any) =>
+            waitFor("the nodes to be Ready and untainted", () => interrupt!.kubectlJson(["get", "nodes"]).items.every((n: any) =>
                 n.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True")
                 && !(n.spec.taints ?? []).some((t: any) => t.key.startsWith("node.kubernetes.io/"))), 120);
             log(`brought it back with \`npm run cluster -- up\` (tools/cluster/cluster.sh up): ${took.toFixed(1)} s, ` +
@@ -734,7 +735,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
             await quietCluster();
             const up = new BackgroundPulumi(ws, ["up", "--stack", INT_STACK, "--yes", "--skip-preview"]);
             await until("the up to change the cluster (the ConfigMap has LOG_LEVEL=info)", () =>
-                kubectlQuiet(ws, ["-n", INT_NS, "get", "configmap", "trading-bot-config"]).data.LOG_LEVEL === "info" || !up.running, 120, 100);
+                ws.kubectlJson(["-n", INT_NS, "get", "configmap", "trading-bot-config"]).data.LOG_LEVEL === "info" || !up.running, 120, 100);
             assert.ok(up.running, `the up ended before the API server could be stopped:\n${up.output()}`);
             const killedAt = Date.now();
             await stopIt();

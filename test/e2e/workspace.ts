@@ -10,7 +10,9 @@ import * as path from "path";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 const CACHE = process.env.TRADING_BOT_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "trading-bot");
-const TOOLCHAIN_BIN = path.join(CACHE, "toolchain", "bin");
+export const TOOLCHAIN_BIN = path.join(CACHE, "toolchain", "bin");
+export const PULUMI = path.join(TOOLCHAIN_BIN, "pulumi");
+export const KUBECTL = path.join(TOOLCHAIN_BIN, "kubectl");
 
 /** The program's files: what a user's checkout holds besides tests and tools. */
 const PROGRAM_FILES = [
@@ -80,7 +82,7 @@ export class Workspace {
      */
     pulumi(args: string[], options: { allowFailure?: boolean; input?: string } = {}): Result {
         const policy = ["preview", "up"].includes(args[0]) ? ["--policy-pack", path.join(PROJECT_DIR, "policy")] : [];
-        const r = this.run(path.join(TOOLCHAIN_BIN, "pulumi"), [...args, ...policy, "--non-interactive"], options);
+        const r = this.run(PULUMI, [...args, ...policy, "--non-interactive"], options);
         this.transcript.push(`$ pulumi ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
         if (r.code !== 0 && !options.allowFailure) {
             throw new Error(`pulumi ${args.join(" ")} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
@@ -89,7 +91,7 @@ export class Workspace {
     }
 
     kubectl(args: string[], options: { allowFailure?: boolean } = {}): Result {
-        const r = this.run(path.join(TOOLCHAIN_BIN, "kubectl"), ["--kubeconfig", this.kubeconfig, ...args]);
+        const r = this.run(KUBECTL, ["--kubeconfig", this.kubeconfig, ...args]);
         if (r.code !== 0 && !options.allowFailure) {
             throw new Error(`kubectl ${args.join(" ")} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
         }

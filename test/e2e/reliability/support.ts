@@ -7,15 +7,10 @@ import * as assert from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { PROJECT_DIR, Result, Workspace } from "../workspace";
+import { KUBECTL, PROJECT_DIR, PULUMI, Result, TOOLCHAIN_BIN, Workspace } from "../workspace";
 
-const CACHE = process.env.TRADING_BOT_CACHE
-    ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "trading-bot");
-export const TOOLCHAIN_BIN = path.join(CACHE, "toolchain", "bin");
-export const PULUMI = path.join(TOOLCHAIN_BIN, "pulumi");
-export const KUBECTL = path.join(TOOLCHAIN_BIN, "kubectl");
+export { KUBECTL, PULUMI };
 const CLUSTER_SH = path.join(PROJECT_DIR, "tools", "cluster", "cluster.sh");
 const API_SERVER_PID_FILE = path.join(PROJECT_DIR, ".local", "cluster", "run", "kube-apiserver.pid");
 
@@ -103,10 +98,6 @@ export function unrecorded(ws: Workspace, command: string, args: string[]): stri
     const r = spawnSync(command, args, { cwd: ws.dir, env: ws.env(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     if (r.status !== 0) throw new Error(`${path.basename(command)} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
     return r.stdout;
-}
-
-export function kubectlQuiet(ws: Workspace, args: string[]): any {
-    return JSON.parse(unrecorded(ws, KUBECTL, ["--kubeconfig", ws.kubeconfig, ...args, "-o", "json"]));
 }
 
 /** `pulumi <args>` running in the background, its output going to a file (so nothing blocks on a pipe). */
@@ -317,8 +308,8 @@ export const NAMESPACED_KINDS = [
 const STATUS_CHURN = new Set(["HorizontalPodAutoscaler", "PodDisruptionBudget", "EndpointSlice"]);
 
 export function liveObjects(ws: Workspace, ns: string): any[] {
-    const list = kubectlQuiet(ws, ["-n", ns, "get", NAMESPACED_KINDS.join(",")]);
-    const namespace = kubectlQuiet(ws, ["get", "namespace", ns]);
+    const list = ws.kubectlJson(["-n", ns, "get", NAMESPACED_KINDS.join(",")]);
+    const namespace = ws.kubectlJson(["get", "namespace", ns]);
     return [namespace, ...list.items];
 }
 
@@ -358,7 +349,7 @@ export const isReady = (pod: any) =>
 
 /** The addresses of a Service's ready endpoints. */
 export function readyEndpoints(ws: Workspace, ns: string, service: string): string[] {
-    const slices = kubectlQuiet(ws, ["-n", ns, "get", "endpointslices", "-l", `kubernetes.io/service-name=${service}`]);
+    const slices = ws.kubectlJson(["-n", ns, "get", "endpointslices", "-l", `kubernetes.io/service-name=${service}`]);
     return slices.items.flatMap((s: any) => s.endpoints ?? [])
         .filter((e: any) => e.conditions?.ready)
         .flatMap((e: any) => e.addresses ?? []);

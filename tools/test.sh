@@ -6,7 +6,7 @@
 #   npm test -- --unit       type-check and unit tests only (no toolchain, no cluster)
 #   npm test -- --e2e FILE...  type-check, unit tests and only the given end-to-end files
 #                            (e.g. test/e2e/reliability.test.ts: bad input, killed deploys, a stopped
-#                            API server; ~9 min; not in the default run)
+#                            API server; ~9 min)
 # Ends with one line "N passed, N failed" over all suites, and exits non-zero on any failure.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -19,11 +19,7 @@ case "${1:-}" in
   "") ;;
   *) die "usage: npm test [-- --unit | --e2e test/e2e/<file>.test.ts...]" ;;
 esac
-# The failure-injection suite (reliability.test.ts) runs only when named: its "API server lost
-# during a preview" case depends on when a kill lands and failed 1 run in 5 (see README).
-if ((${#e2e[@]} == 0)); then
-  for f in test/e2e/*.test.ts; do [[ "$f" == */reliability.test.ts ]] || e2e+=("$f"); done
-fi
+((${#e2e[@]})) || e2e=(test/e2e/*.test.ts)
 
 bash tools/install-node-modules.sh
 bash tools/install-policy-modules.sh

@@ -10,8 +10,9 @@
  *                     the previous version keeps serving; rollback is one command
  *   Interrupted       `pulumi up` SIGKILLed mid-flight (first deploy and update), then the
  *                     documented recovery: cancel, refresh --clear-pending-creates, up
- *   Lost API server   the API server killed during a preview and during an up; state intact;
- *                     after it returns the next up converges (last: it disturbs the shared cluster)
+ *   Lost API server   the API server killed during a preview (while an admission webhook holds the
+ *                     preview's first dry run: reliability/dryRunGate.ts) and during an up; state
+ *                     intact; after it returns the next up converges (last: it disturbs the shared cluster)
  *
  * Bad input, security and the failed rollout share the dev, staging and prod stacks deployed once
  * in before() (bad input also uses a second dev stack, to run two dev cases at a time); the
@@ -23,6 +24,7 @@ import * as path from "path";
 import { TEST_SECRETS } from "../unit/harness";
 import { INVALID_CONFIGS, InvalidConfig } from "../unit/invalidConfigs";
 import { assertNoSecretIn, botPods, waitFor } from "./cluster";
+import { DryRunGate } from "./reliability/dryRunGate";
 import {
     AccessQuestion, alive, apiServerRunning, assertSameState, BackgroundPulumi, cli, cliAsync, exportState, foreignPulumiRuns, isReady,
     KUBECTL, liveObjects, liveSnapshot, liveSnapshotAsync, log, managedLive, RBAC_RESOURCES, RBAC_VERBS,
@@ -665,9 +667,16 @@ describe("Reliability and security on the local cluster (real engine, real provi
         /** What the CLI reports when the API server is gone: a reset connection, a refused one, or both. */
         const unreachable = /connection reset by peer|connect: connection refused|cluster is unreachable/;
 
-        afterEach(function () {
-            // A failed test must not leave the shared cluster without its API server.
+        let gate: DryRunGate | undefined;
+        async function closeGate(): Promise<void> {
+            await gate?.close();
+            gate = undefined;
+        }
+
+        afterEach(async function () {
+            // A failed test must not leave the shared cluster without its API server, nor the gate registered.
             if (apiServerStopped) restart();
+            await closeGate();
         });
 
         it("during a preview: a clear error, no state written; `preview --refresh` and `up` fail clearly while it is down", async function () {
@@ -677,33 +686,23 @@ describe("Reliability and security on the local cluster (real engine, real provi
             const state = stateResources(ws, INT_STACK);
             const digest = stateDigest(ws, INT_STACK);
             const live = liveSnapshot(ws, INT_NS);
-            const file = path.join(ws.dir, `Pulumi.${INT_STACK}.yaml`);
-            const original = fs.readFileSync(file, "utf8");
 
-            // The preview of a one-bot change asks the API server about its objects within a few
-            // hundred milliseconds of its first step: too short to aim at. A preview of 8 more bots
-            // (about 100 objects) keeps asking for seconds after its first step, when the API
-            // server is killed.
-            const bots = ["trading-bot", ...Array.from({ length: 8 }, (_, i) => `bot-${i + 1}`)];
-            cli(ws, ["config", "set-all", "--path", "--stack", INT_STACK,
-                ...bots.flatMap((name, i) => ["--plaintext", `trading-bot:bots[${i}].name=${name}`])]);
-            let preview: Awaited<ReturnType<BackgroundPulumi["result"]>>;
-            try {
-                await quietCluster();
-                const run = new BackgroundPulumi(ws, ["preview", "--stack", INT_STACK]);
-                await until("the preview's first resource step", () => /kubernetes:/.test(run.output()) || !run.running, 120, 50);
-                assert.ok(run.running, `the preview ended before the API server could be stopped:\n${run.output()}`);
-                await stopIt();
-                preview = await run.result(180);
-            } finally {
-                fs.writeFileSync(file, original);
-            }
+            // The preview's dry runs all come within a few hundred milliseconds: the gate (an
+            // admission webhook) holds the first one inside the API server, which is killed while
+            // the preview waits on it.
+            await quietCluster();
+            gate = await DryRunGate.open(ws, INT_NS);
+            const run = new BackgroundPulumi(ws, ["preview", "--stack", INT_STACK]);
+            await until("the preview's first dry run to reach the API server", () => gate!.held !== undefined || !run.running, 120, 50);
+            assert.ok(run.running, `the preview ended without a dry run reaching the API server:\n${run.output()}`);
+            const held = gate.held!;
+            await stopIt();
+            const preview = await run.result(180);
             assert.notStrictEqual(preview.code, 0, preview.output);
             assert.match(preview.output, unreachable);
             const err = preview.output.split("\n").find((l) => unreachable.test(l))!.trim();
-            const steps = preview.output.split("\n").filter((l) => /^\s*[+~-]\s+kubernetes:/.test(l)).length;
-            log(`pulumi preview (logLevel info, and ${bots.length - 1} bots added) exited ${preview.code} after ` +
-                `${preview.seconds.toFixed(1)} s, ${steps} steps in: ${err.slice(0, 300)}`);
+            log(`pulumi preview (logLevel info) was waiting on ${held.operation} ${held.resource}/${held.name} (dry run, as ${held.user}) ` +
+                `when the API server was killed; it exited ${preview.code} after ${preview.seconds.toFixed(1)} s: ${err.slice(0, 300)}`);
 
             // While it is down.
             const plain = cli(ws, ["preview", "--stack", INT_STACK], { allowFailure: true });
@@ -726,6 +725,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
             assertSameState(after.resources, state.resources, "after the failed preview and up");
             assert.strictEqual(stateDigest(ws, INT_STACK), digest);
             restart();
+            await closeGate();
             assert.deepStrictEqual(liveSnapshot(ws, INT_NS), live, "the cluster changed");
             log("the state is unchanged (not one value) and so is every live object");
         });

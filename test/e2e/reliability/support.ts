@@ -73,12 +73,16 @@ function runAsync(command: string, args: string[], ws: Workspace, input?: string
     });
 }
 
+/** `ws.kubectl`, without blocking (this process keeps serving, e.g. a webhook the call reaches). */
+export async function kubectlAsync(ws: Workspace, args: string[]): Promise<string> {
+    const r = await runAsync(KUBECTL, ["--kubeconfig", ws.kubeconfig, ...args], ws);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+}
+
 /** `liveSnapshot`, without blocking. */
 export async function liveSnapshotAsync(ws: Workspace, ns: string): Promise<Record<string, string>> {
-    const kubectl = (args: string[]) => runAsync(KUBECTL, ["--kubeconfig", ws.kubeconfig, ...args, "-o", "json"], ws).then((r) => {
-        if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
-        return JSON.parse(r.stdout);
-    });
+    const kubectl = (args: string[]) => kubectlAsync(ws, [...args, "-o", "json"]).then((out) => JSON.parse(out));
     const [list, namespace] = await Promise.all([kubectl(["-n", ns, "get", NAMESPACED_KINDS.join(",")]), kubectl(["get", "namespace", ns])]);
     return snapshotOf([namespace, ...list.items]);
 }

@@ -65,3 +65,8 @@ npm_ci_once() {
     npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts --prefer-offline
   echo "$want" >"$stamp"
 }
+
+# The program's files and folders (tools/program-files.txt), one per line.
+program_files() {
+  grep -v -e '^#' -e '^$' "$PROJECT_ROOT/tools/program-files.txt"
+}

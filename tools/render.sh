@@ -28,7 +28,7 @@ out=$(cd "$out" && pwd)
 bash "$PROJECT_ROOT/tools/install-node-modules.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for f in Pulumi.yaml index.ts program.ts package.json tsconfig.json runtime config components; do
+for f in $(program_files); do
   cp -r "$PROJECT_ROOT/$f" "$work/"
 done
 ln -s "$PROJECT_ROOT/node_modules" "$work/node_modules"

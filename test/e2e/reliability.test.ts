@@ -27,8 +27,8 @@ import { assertNoSecretIn, botPods, waitFor } from "./cluster";
 import { DryRunGate } from "./reliability/dryRunGate";
 import {
     AccessQuestion, alive, apiServerRunning, assertSameState, BackgroundPulumi, cli, cliAsync, exportState, foreignPulumiRuns, isReady,
-    KUBECTL, liveObjects, liveSnapshot, liveSnapshotAsync, log, managedLive, RBAC_RESOURCES, RBAC_VERBS,
-    readyEndpoints, roleAllows, seconds, sleep, startCluster, stateDigest, stateDigestAsync, stateObjects, stateResources,
+    KUBECTL, liveObjects, liveSnapshot, log, managedLive, RBAC_RESOURCES, RBAC_VERBS,
+    readyEndpoints, roleAllows, seconds, sleep, startCluster, stateDigest, stateObjects, stateResources,
     stopApiServer, subjectAccess, unrecorded, until,
 } from "./reliability/support";
 import { Workspace } from "./workspace";
@@ -64,7 +64,6 @@ const NEVER_READY = "never-ready";
 
 const deployed: Record<string, Deployed> = {};
 let interrupt: Workspace | undefined;
-let apiServerStopped = false;
 
 /** Waits until the stack has settled: the Deployment rolled out, the expected pods Ready. */
 function settled(d: Deployed): void {
@@ -98,10 +97,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
 
     after(async function () {
         this.timeout(600_000);
-        if (apiServerStopped || !apiServerRunning()) {
-            console.log(`    clean-up: bringing the API server back (${startCluster().toFixed(1)} s)`);
-            apiServerStopped = false;
-        }
+        if (!apiServerRunning()) console.log(`    clean-up: bringing the API server back (${startCluster().toFixed(1)} s)`);
         const start = Date.now();
         const leftovers = await BackgroundPulumi.stopLeftovers();
         if (leftovers.length) console.log(`    clean-up: killed ${leftovers.length} pulumi run(s) a failed test left running`);
@@ -196,28 +192,28 @@ describe("Reliability and security on the local cluster (real engine, real provi
             tried.push(`pulumi up --yes --skip-preview --stack ${d.stack}`);
             return {
                 tried, code: r.code, out: r.stdout + r.stderr, seconds: (Date.now() - start) / 1000,
-                state: stateResources(d.ws, d.stack), live: await liveSnapshotAsync(d.ws, d.ns),
+                state: stateResources(d.ws, d.stack), live: await liveSnapshot(d.ws, d.ns),
             };
         }
 
-        before(function () {
+        before(async function () {
             const start = Date.now();
-            for (const d of Object.values(deployed)) {
-                settled(d);
+            for (const d of Object.values(deployed)) settled(d);
+            await Promise.all(Object.values(deployed).map(async (d) => {
                 const state = stateResources(d.ws, d.stack);
                 assert.deepStrictEqual(state.pending, []);
-                baselines.set(d.key, { live: liveSnapshot(d.ws, d.ns), state: state.resources, digest: stateDigest(d.ws, d.stack) });
+                baselines.set(d.key, { live: await liveSnapshot(d.ws, d.ns), state: state.resources, digest: await stateDigest(d.ws, d.stack) });
                 finals.set(d.key, deferred());
-            }
+            }));
             workers = Promise.all(Object.values(deployed).map(async (d) => {
                 for (const { c } of assigned.filter((a) => a.key === d.key)) {
                     await tryCase(d, c).then(outcomes.get(c)!.resolve, outcomes.get(c)!.reject);
                 }
                 const final = finals.get(d.key)!;
                 try {
-                    const digest = await stateDigestAsync(d.ws, d.stack);
+                    const digest = await stateDigest(d.ws, d.stack);
                     const preview = await cliAsync(d.ws, ["preview", "--stack", d.stack, "--expect-no-changes"], { allowFailure: true });
-                    final.resolve({ digest, preview: preview.code === 0 ? "" : preview.stdout + preview.stderr, live: await liveSnapshotAsync(d.ws, d.ns) });
+                    final.resolve({ digest, preview: preview.code === 0 ? "" : preview.stdout + preview.stderr, live: await liveSnapshot(d.ws, d.ns) });
                 } catch (e) {
                     final.reject(e);
                 }
@@ -301,7 +297,8 @@ describe("Reliability and security on the local cluster (real engine, real provi
 
                 // Every value of every live Secret (the test values and the generated passwords),
                 // read without recording it.
-                const liveSecrets = ws.kubectlJson(["-n", ns, "get", "secrets"]).items;
+                const objects = liveObjects(ws, ns);
+                const liveSecrets = objects.filter((o) => o.kind === "Secret");
                 const values = new Set(Object.values(d.secrets));
                 for (const s of liveSecrets) {
                     for (const v of Object.values<string>(s.data ?? {})) {
@@ -316,7 +313,6 @@ describe("Reliability and security on the local cluster (real engine, real provi
                     assert.strictEqual(Buffer.from(bot.data["database-password"], "base64").toString(), TEST_SECRETS.databasePassword);
                 }
 
-                const objects = liveObjects(ws, ns);
                 const nonSecret = objects.filter((o) => o.kind !== "Secret");
                 const metadata = objects.map((o) => ({ kind: o.kind, name: o.metadata.name, labels: o.metadata.labels, annotations: o.metadata.annotations }));
                 const events = unrecorded(ws, KUBECTL, ["--kubeconfig", ws.kubeconfig, "-n", ns, "get", "events", "-o", "json"]);
@@ -555,14 +551,15 @@ describe("Reliability and security on the local cluster (real engine, real provi
             `${pids.length} processes (CLI, language host, node, providers), none left\n  its last lines: ${last.join("\n  ")}`);
     }
 
-    function pendingOf(ws: Workspace): { type: string; name: string }[] {
-        const ops = exportState(ws, INT_STACK).deployment.pending_operations ?? [];
+    /** The pending operations of an exported state. */
+    function pendingOf(exported: any): { type: string; name: string }[] {
+        const ops = exported.deployment.pending_operations ?? [];
         return ops.map((o: any) => ({ type: o.type, name: String(o.resource.urn).split("::").pop() }));
     }
 
     /** The pending operations the killed run left, printed. */
-    function loggedPendingOf(ws: Workspace): { type: string; name: string }[] {
-        const pending = pendingOf(ws);
+    function loggedPendingOf(exported: any): { type: string; name: string }[] {
+        const pending = pendingOf(exported);
         log(`the state records ${pending.length} pending operations: ${pending.map((p) => `${p.type} ${p.name}`).join(", ")}`);
         return pending;
     }
@@ -587,7 +584,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
         const cancel = cli(ws, ["cancel", "--yes", "--stack", INT_STACK]);
         assert.match(cancel.stdout, /has been canceled/);
         cli(ws, ["refresh", "--yes", "--clear-pending-creates", "--stack", INT_STACK]);
-        assert.deepStrictEqual(pendingOf(ws), []);
+        assert.deepStrictEqual(pendingOf(exportState(ws, INT_STACK)), []);
         log(`recovery: pulumi cancel --yes (removes the dead run's lock); pulumi refresh --yes --clear-pending-creates ` +
             `(state re-read from the cluster, pending operations cleared)`);
     }
@@ -607,11 +604,12 @@ describe("Reliability and security on the local cluster (real engine, real provi
             const ws = interrupt!;
             await killMidFlight(ws, "the bot's Deployment and pod exist: its create is in flight",
                 () => botPods(ws, INT_NS).length > 0);
-            const pending = loggedPendingOf(ws);
+            const exported = exportState(ws, INT_STACK);
+            const pending = loggedPendingOf(exported);
             assert.ok(pending.some((p) => p.type === "creating" && p.name === "trading-bot-deployment"), "no pending create of the Deployment");
             const uids = Object.fromEntries(liveObjects(ws, INT_NS).map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.uid]));
             const createdBeforeKill = managedLive(ws, INT_NS);
-            const inState = stateObjects(exportState(ws, INT_STACK));
+            const inState = stateObjects(exported);
             const untracked = createdBeforeKill.filter((k) => !inState.includes(k));
             log(`live after the kill: ${createdBeforeKill.length} managed objects, ${untracked.length} of them not in the state ` +
                 `(orphans unless the recovery adopts them): ${untracked.join(", ")}`);
@@ -632,7 +630,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
             cli(ws, ["config", "set", "trading-bot:logLevel", "warning", "--stack", INT_STACK]);
             await killMidFlight(ws, "the Deployment was updated: a pod of the new version exists",
                 () => botPods(ws, INT_NS).some((p) => p.spec.containers[0].image.endsWith(`:${NEVER_READY}`)));
-            const pending = loggedPendingOf(ws);
+            const pending = loggedPendingOf(exportState(ws, INT_STACK));
             assert.ok(pending.some((p) => p.type === "updating" && p.name === "trading-bot-deployment"), "no pending update of the Deployment");
             recoverThenDeployGoodTag(ws);
         });
@@ -649,13 +647,11 @@ describe("Reliability and security on the local cluster (real engine, real provi
         }
         async function stopIt(): Promise<void> {
             const pid = await stopApiServer();
-            apiServerStopped = true;
             log(`killed kube-apiserver (pid ${pid}, SIGKILL)`);
         }
         function restart(): void {
             const start = Date.now();
             const took = startCluster();
-            apiServerStopped = false;
             // Back means schedulable too: the fake nodes Ready, without the taints the node
             // lifecycle controller puts on nodes whose heartbeats it missed.
             waitFor("the nodes to be Ready and untainted", () => interrupt!.kubectlJson(["get", "nodes"]).items.every((n: any) =>
@@ -675,7 +671,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
 
         afterEach(async function () {
             // A failed test must not leave the shared cluster without its API server, nor the gate registered.
-            if (apiServerStopped) restart();
+            if (!apiServerRunning()) restart();
             await closeGate();
         });
 
@@ -684,8 +680,8 @@ describe("Reliability and security on the local cluster (real engine, real provi
             assert.ok(ws, "the interrupted-deploy stack is missing");
             cli(ws, ["config", "set", "trading-bot:logLevel", "info", "--stack", INT_STACK]);
             const state = stateResources(ws, INT_STACK);
-            const digest = stateDigest(ws, INT_STACK);
-            const live = liveSnapshot(ws, INT_NS);
+            const digest = await stateDigest(ws, INT_STACK);
+            const live = await liveSnapshot(ws, INT_NS);
 
             // The preview's dry runs all come within a few hundred milliseconds: the gate (an
             // admission webhook) holds the first one inside the API server, which is killed while
@@ -723,10 +719,10 @@ describe("Reliability and security on the local cluster (real engine, real provi
             const after = stateResources(ws, INT_STACK);
             assert.deepStrictEqual(after.pending, []);
             assertSameState(after.resources, state.resources, "after the failed preview and up");
-            assert.strictEqual(stateDigest(ws, INT_STACK), digest);
+            assert.strictEqual(await stateDigest(ws, INT_STACK), digest);
             restart();
             await closeGate();
-            assert.deepStrictEqual(liveSnapshot(ws, INT_NS), live, "the cluster changed");
+            assert.deepStrictEqual(await liveSnapshot(ws, INT_NS), live, "the cluster changed");
             log("the state is unchanged (not one value) and so is every live object");
         });
 

@@ -14,10 +14,10 @@ export const TOOLCHAIN_BIN = path.join(CACHE, "toolchain", "bin");
 export const PULUMI = path.join(TOOLCHAIN_BIN, "pulumi");
 export const KUBECTL = path.join(TOOLCHAIN_BIN, "kubectl");
 
-/** The program's files: what a user's checkout holds besides tests and tools. */
+/** The program (tools/program-files.txt, shared with `npm run render`) and the committed stack files. */
 const PROGRAM_FILES = [
-    "Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml",
-    "index.ts", "program.ts", "package.json", "tsconfig.json", "runtime", "config", "components",
+    ...fs.readFileSync(path.join(PROJECT_DIR, "tools", "program-files.txt"), "utf8").split("\n").filter((l) => l && !l.startsWith("#")),
+    ...fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\..+\.yaml$/.test(f)),
 ];
 
 export interface Result {

@@ -84,19 +84,7 @@ export async function runProgram(stack: string, config: StackConfig): Promise<St
 export async function runProgramRecording(
     stack: string, config: StackConfig, resources: RecordedResource[],
 ): Promise<StackRun> {
-    await pulumi.runtime.setMocks({
-        newResource(args: pulumi.runtime.MockResourceArgs) {
-            resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-            const state = { ...args.inputs };
-            if (args.type === "random:index/randomPassword:RandomPassword") {
-                state.result = `generated-${args.name}`;
-            }
-            return { id: `${args.name}-id`, state };
-        },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return args.inputs;
-        },
-    }, "trading-bot", stack, false);
+    await setProgramMocks(stack, (r) => resources.push(r));
 
     const fullConfig: Record<string, string> = {};
     for (const [key, value] of Object.entries(config)) fullConfig[`trading-bot:${key}`] = value;
@@ -125,6 +113,26 @@ export async function runProgramRecording(
     await new Promise((resolve) => setTimeout(resolve, 0));
     await waitForRegistrations();
     return { resources, outputs, secretOutputs };
+}
+
+/**
+ * Pulumi's mocks for the program: every resource gets its inputs as its state (and a random
+ * password a fixed result), and is handed to `onResource`.
+ */
+export function setProgramMocks(stack: string, onResource: (r: RecordedResource) => void): Promise<void> {
+    return pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            onResource({ type: args.type, name: args.name, inputs: args.inputs });
+            const state = { ...args.inputs };
+            if (args.type === "random:index/randomPassword:RandomPassword") {
+                state.result = `generated-${args.name}`;
+            }
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, "trading-bot", stack, false);
 }
 
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {

@@ -183,7 +183,7 @@ interface Timeline {
     deploymentAfterNamespace?: number;
 }
 
-function parseTimeline(stderr: string, startedAt: number, endedAt: number): Timeline {
+function parseTimeline(kind: "up" | "preview", stderr: string, startedAt: number, endedAt: number): Timeline {
     const at = (iso: string) => (Date.parse(iso.replace(/(\.\d{3})\d*Z$/, "$1Z")) - startedAt) / 1000;
     let run: number | undefined, required: number | undefined, analyzer: number | undefined;
     let first: number | undefined, stack: number | undefined, outputs: number | undefined;
@@ -229,8 +229,7 @@ function parseTimeline(stderr: string, startedAt: number, endedAt: number): Time
         programRun: (outputs ?? first) - first,
         shutdown: total - Math.max(lastStep, outputs ?? 0),
     };
-    const isUp = custom.some(([, s]) => s.done !== undefined && s.start !== undefined && s.done - s.start > 0.5);
-    if (isUp) {
+    if (kind === "up") {
         const others = done((u) => !isService(u));
         t.resources = others - first;
         t.serviceSettle = Math.max(0, done(isService) - others);
@@ -353,17 +352,13 @@ async function floorRun(i: number, manifests: { yaml: string; deployments: strin
     }
 }
 
-interface PulumiRun {
-    variant: "plain" | "policy";
-    /** Record the engine's log of one preview (and of the up when `instrumentUp`). */
-    instrumentPreview: boolean;
-    instrumentUp: boolean;
-    previews: number;
-}
-
-/** A cold `pulumi up` of the dev stack in a fresh namespace, then no-op previews of it, then destroy. */
-async function pulumiRun(i: number, run: PulumiRun, s: ClusterSamples): Promise<void> {
-    const policy = run.variant === "policy";
+/**
+ * A cold `pulumi up` of the dev stack in a fresh namespace, then destroy. Timed: the up, then
+ * no-op previews of it (plain and with the policy pack) timed, and one more with the engine's log.
+ * Logged: only the up, with the engine's log.
+ */
+async function pulumiRun(i: number, mode: "timed" | "logged", policy: boolean, s: ClusterSamples): Promise<void> {
+    const variant = policy ? "policy" : "plain";
     const ns = `bench-pulumi${policy ? "p" : ""}-${i}-${TAG}`;
     let ws: Workspace | undefined;
     const cleanup = async () => {
@@ -381,39 +376,35 @@ async function pulumiRun(i: number, run: PulumiRun, s: ClusterSamples): Promise<
         await deleteNamespace(ns);
     };
     const policyArgs = policy ? ["--policy-pack", POLICY_PACK] : [];
-    await withRetry(`pulumi ${run.variant} ${i}`, async () => {
-        ws = new Workspace(`bench-${run.variant}`, "bench-passphrase");
+    await withRetry(`pulumi ${variant} ${i}`, async () => {
+        ws = new Workspace(`bench-${variant}`, "bench-passphrase");
         ws.initStack("dev", { namespace: ns });
         const opts = { cwd: ws.dir, env: ws.env() };
         const up = ["up", "--stack", "dev", "--yes", "--skip-preview", "--non-interactive", "--suppress-progress", ...policyArgs];
         noteLoad();
         const started = Date.now();
-        const r = check(`pulumi up (${run.variant})`, await exec(PULUMI, run.instrumentUp ? [...up, "-v=7", "--logtostderr"] : up, opts));
-        if (run.instrumentUp) {
-            saveLog(`up-${run.variant}`, r.stderr);
-            const t = parseTimeline(r.stderr, started, started + r.ms);
-            if (policy) s.upPolicyTimeline = t; else s.upTimeline = t;
-        } else {
-            (policy ? s.upPolicy : s.up).push(r.ms / 1000);
-        }
+        const r = check(`pulumi up (${variant})`, await exec(PULUMI, mode === "logged" ? [...up, "-v=7", "--logtostderr"] : up, opts));
         s.resources.pulumi = Number(/(\d+) created/.exec(r.stdout)?.[1] ?? NaN);
+        if (mode === "logged") {
+            saveLog(`up-${variant}`, r.stderr);
+            const t = parseTimeline("up", r.stderr, started, started + r.ms);
+            if (policy) s.upPolicyTimeline = t; else s.upTimeline = t;
+            return;
+        }
+        (policy ? s.upPolicy : s.up).push(r.ms / 1000);
 
         // No-op checks on the up-to-date stack: `pulumi preview` and what `npm run check` runs.
         const plain = ["preview", "--stack", "dev", "--non-interactive", "--expect-no-changes"];
         const withPolicy = [...plain, "--diff", "--policy-pack", POLICY_PACK];
-        for (let p = 0; p < run.previews; p++) {
-            for (const [args, into] of [[plain, s.preview], [withPolicy, s.previewPolicy]] as const) {
-                noteLoad();
-                into.push(check("pulumi preview", await exec(PULUMI, [...args], opts)).ms / 1000);
-            }
-        }
-        if (run.instrumentPreview) {
+        for (const [args, into] of [[plain, s.preview], [withPolicy, s.previewPolicy]] as const) {
             noteLoad();
-            const startedPreview = Date.now();
-            const p = check("pulumi preview (logged)", await exec(PULUMI, [...(policy ? withPolicy : plain), "-v=7", "--logtostderr"], opts));
-            saveLog(`preview-${run.variant}-${i}`, p.stderr);
-            (policy ? s.previewPolicyTimelines : s.previewTimelines).push(parseTimeline(p.stderr, startedPreview, startedPreview + p.ms));
+            into.push(check("pulumi preview", await exec(PULUMI, [...args], opts)).ms / 1000);
         }
+        noteLoad();
+        const startedPreview = Date.now();
+        const p = check("pulumi preview (logged)", await exec(PULUMI, [...(policy ? withPolicy : plain), "-v=7", "--logtostderr"], opts));
+        saveLog(`preview-${variant}-${i}`, p.stderr);
+        (policy ? s.previewPolicyTimelines : s.previewTimelines).push(parseTimeline("preview", p.stderr, startedPreview, startedPreview + p.ms));
     }, cleanup);
     await cleanup();
 }
@@ -438,13 +429,13 @@ async function clusterBench(o: Options): Promise<ClusterSamples> {
         log(`cluster run ${i}/${o.runs}: kubectl floor`);
         await floorRun(i, manifests, s, 2);
         log(`cluster run ${i}/${o.runs}: pulumi up + previews`);
-        await pulumiRun(i, { variant: "plain", instrumentPreview: true, instrumentUp: false, previews: 1 }, s);
+        await pulumiRun(i, "timed", false, s);
         log(`cluster run ${i}/${o.runs}: pulumi up + previews with the policy pack`);
-        await pulumiRun(i, { variant: "policy", instrumentPreview: true, instrumentUp: false, previews: 1 }, s);
+        await pulumiRun(i, "timed", true, s);
     }
     log("logged runs (engine log -v=7): pulumi up, with and without the policy pack");
-    await pulumiRun(0, { variant: "plain", instrumentPreview: false, instrumentUp: true, previews: 0 }, s);
-    await pulumiRun(0, { variant: "policy", instrumentPreview: false, instrumentUp: true, previews: 0 }, s);
+    await pulumiRun(0, "logged", false, s);
+    await pulumiRun(0, "logged", true, s);
     return s;
 }
 
@@ -624,7 +615,9 @@ function report(env: Record<string, string>, c: ClusterSamples | undefined, e: E
     }
     if (e) {
         const st = stat(e.map((x) => x.startMs / 1000));
-        lines.push(`Under mocks, a fresh process takes ${sec(st.median)} (median over all bot counts) from its start to the first resource registered.`);
+        const load = stat(e.map((x) => x.loadMs / 1000));
+        lines.push(`Under mocks, a fresh process takes ${sec(st.median)} (median over all bot counts) from its start to the first resource ` +
+            `registered, ${sec(load.median)} of it until the program's modules are loaded (node, the SDK, the providers' packages).`);
         lines.push("");
     }
     if (retries.length) {

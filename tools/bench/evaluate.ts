@@ -11,7 +11,7 @@
  */
 import { performance } from "perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
-import { stackConfig } from "../../test/unit/harness";
+import { setProgramMocks, stackConfig } from "../../test/unit/harness";
 
 // Internal to the SDK but exported at run time: resolves once every outstanding RPC (here: every
 // mock registration and its outputs) has finished, the same wait the real runtime does at exit.
@@ -24,18 +24,10 @@ async function main(): Promise<void> {
 
     let resources = 0;
     let firstAt: number | undefined;
-    await pulumi.runtime.setMocks({
-        newResource(args: pulumi.runtime.MockResourceArgs) {
-            resources++;
-            firstAt ??= performance.now();
-            const state: Record<string, any> = { ...args.inputs };
-            if (args.type === "random:index/randomPassword:RandomPassword") state.result = `generated-${args.name}`;
-            return { id: `${args.name}-id`, state };
-        },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return args.inputs;
-        },
-    }, "trading-bot", "dev", false);
+    await setProgramMocks("dev", () => {
+        resources++;
+        firstAt ??= performance.now();
+    });
 
     // The dev stack's own config (project defaults, then Pulumi.dev.yaml), with N bots.
     const bots = Array.from({ length: count }, (_, i) => ({ name: `bot-${String(i + 1).padStart(3, "0")}` }));

@@ -29,35 +29,24 @@ export function seconds(since: number): string {
  * The pinned Pulumi CLI exactly as a user types it (no policy pack), recorded in the workspace's
  * transcript like every other command. `--non-interactive` goes first, so a value after `--` stays last.
  */
-export function cli(
-    ws: Workspace, args: string[], options: { allowFailure?: boolean; input?: string; env?: NodeJS.ProcessEnv } = {},
-): Result {
+export function cli(ws: Workspace, args: string[], options: { allowFailure?: boolean; input?: string } = {}): Result {
     const full = ["--non-interactive", ...args];
-    const r = spawnSync(PULUMI, full, {
-        cwd: ws.dir, env: { ...ws.env(), ...options.env }, encoding: "utf8", input: options.input,
-        maxBuffer: 64 * 1024 * 1024,
-    });
-    const result = { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-    const envText = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v} `).join("");
-    ws.transcript.push(`$ ${envText}pulumi ${full.join(" ")}\n${result.stdout}\n${result.stderr}`);
-    if (result.code !== 0 && !options.allowFailure) {
-        throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
-    }
-    return result;
+    return recorded(ws, full, ws.run(PULUMI, full, { input: options.input }), options.allowFailure);
 }
 
 /** `cli`, without blocking: several stacks' commands run side by side. */
-export function cliAsync(
-    ws: Workspace, args: string[], options: { allowFailure?: boolean; input?: string } = {},
-): Promise<Result> {
+export async function cliAsync(ws: Workspace, args: string[], options: { allowFailure?: boolean; input?: string } = {}): Promise<Result> {
     const full = ["--non-interactive", ...args];
-    return runAsync(PULUMI, full, ws, options.input).then((result) => {
-        ws.transcript.push(`$ pulumi ${full.join(" ")}\n${result.stdout}\n${result.stderr}`);
-        if (result.code !== 0 && !options.allowFailure) {
-            throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
-        }
-        return result;
-    });
+    return recorded(ws, full, await runAsync(PULUMI, full, ws, options.input), options.allowFailure);
+}
+
+/** Records a CLI run in the transcript; throws with its output if it failed and that was not allowed. */
+function recorded(ws: Workspace, full: string[], result: Result, allowFailure = false): Result {
+    ws.transcript.push(`$ pulumi ${full.join(" ")}\n${result.stdout}\n${result.stderr}`);
+    if (result.code !== 0 && !allowFailure) {
+        throw new Error(`pulumi ${full.slice(1).join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+    }
+    return result;
 }
 
 function runAsync(command: string, args: string[], ws: Workspace, input?: string): Promise<Result> {
@@ -80,27 +69,13 @@ export async function kubectlAsync(ws: Workspace, args: string[]): Promise<strin
     return r.stdout;
 }
 
-/** `liveSnapshot`, without blocking. */
-export async function liveSnapshotAsync(ws: Workspace, ns: string): Promise<Record<string, string>> {
-    const kubectl = (args: string[]) => kubectlAsync(ws, [...args, "-o", "json"]).then((out) => JSON.parse(out));
-    const [list, namespace] = await Promise.all([kubectl(["-n", ns, "get", NAMESPACED_KINDS.join(",")]), kubectl(["get", "namespace", ns])]);
-    return snapshotOf([namespace, ...list.items]);
-}
-
-/** `stateDigest`, without blocking. */
-export async function stateDigestAsync(ws: Workspace, stack: string): Promise<string> {
-    const r = await runAsync(PULUMI, ["--non-interactive", "stack", "export", "--show-secrets", "--stack", stack], ws);
-    if (r.code !== 0) throw new Error(`pulumi stack export: ${r.stderr}`);
-    return digestOf(JSON.parse(r.stdout));
-}
-
 /**
  * A command whose output must not land in the transcript (the transcript is searched for secret
  * values): reading live Secrets, `stack export --show-secrets` for state comparisons.
  */
 export function unrecorded(ws: Workspace, command: string, args: string[]): string {
-    const r = spawnSync(command, args, { cwd: ws.dir, env: ws.env(), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-    if (r.status !== 0) throw new Error(`${path.basename(command)} ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+    const r = ws.run(command, args);
+    if (r.code !== 0) throw new Error(`${path.basename(command)} ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
     return r.stdout;
 }
 
@@ -273,10 +248,12 @@ export function assertSameState(actual: any[], expected: any[], what: string): v
 /**
  * One digest of everything the state holds, secret values included (decrypted by
  * `stack export --show-secrets`, which is never printed nor recorded), timestamps left out.
- * Equal digests: not one value of the state changed.
+ * Equal digests: not one value of the state changed. Asynchronous, so stacks are read side by side.
  */
-export function stateDigest(ws: Workspace, stack: string): string {
-    return digestOf(JSON.parse(unrecorded(ws, PULUMI, ["--non-interactive", "stack", "export", "--show-secrets", "--stack", stack])));
+export async function stateDigest(ws: Workspace, stack: string): Promise<string> {
+    const r = await runAsync(PULUMI, ["--non-interactive", "stack", "export", "--show-secrets", "--stack", stack], ws);
+    if (r.code !== 0) throw new Error(`pulumi stack export: ${r.stderr}`);
+    return digestOf(JSON.parse(r.stdout));
 }
 
 function digestOf(doc: any): string {
@@ -319,10 +296,13 @@ export function liveObjects(ws: Workspace, ns: string): any[] {
 
 /**
  * Identity and version of every object in the namespace (and of the namespace): a write by anyone
- * changes a resourceVersion; a delete and re-create changes the uid.
+ * changes a resourceVersion; a delete and re-create changes the uid. Asynchronous, so namespaces
+ * are read side by side.
  */
-export function liveSnapshot(ws: Workspace, ns: string): Record<string, string> {
-    return snapshotOf(liveObjects(ws, ns));
+export async function liveSnapshot(ws: Workspace, ns: string): Promise<Record<string, string>> {
+    const kubectl = (args: string[]) => kubectlAsync(ws, [...args, "-o", "json"]).then((out) => JSON.parse(out));
+    const [list, namespace] = await Promise.all([kubectl(["-n", ns, "get", NAMESPACED_KINDS.join(",")]), kubectl(["get", "namespace", ns])]);
+    return snapshotOf([namespace, ...list.items]);
 }
 
 function snapshotOf(objects: any[]): Record<string, string> {
@@ -443,10 +423,8 @@ export function subjectAccess(ws: Workspace, ns: string, account: string, questi
             },
         })),
     };
-    const r = spawnSync(KUBECTL, ["--kubeconfig", ws.kubeconfig, "create", "-f", "-", "-o", "json"], {
-        input: JSON.stringify(list), encoding: "utf8", maxBuffer: 64 * 1024 * 1024,
-    });
-    assert.strictEqual(r.status, 0, r.stderr);
+    const r = ws.run(KUBECTL, ["--kubeconfig", ws.kubeconfig, "create", "-f", "-", "-o", "json"], { input: JSON.stringify(list) });
+    assert.strictEqual(r.code, 0, r.stderr);
     // kubectl prints one JSON document per created object; match each answer to its question.
     const items = jsonDocuments(r.stdout).flatMap((d) => (d.kind === "List" ? d.items : [d]));
     assert.strictEqual(items.length, questions.length);

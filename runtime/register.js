@@ -17,7 +17,8 @@
  *
  * The cache lives in $TRADING_BOT_CACHE, else $XDG_CACHE_HOME/trading-bot, else
  * ~/.cache/trading-bot (the toolchain's cache). When it cannot be written (a read-only home),
- * everything still works, only without the cache.
+ * everything still works, only without the cache. Transpiled files unused for 30 days are
+ * deleted (checked at most once a day, when a file is transpiled).
  */
 "use strict";
 const crypto = require("crypto");
@@ -45,6 +46,8 @@ if (typeof Module.enableCompileCache === "function" && !process.env.NODE_DISABLE
 }
 
 const transpiledDir = path.join(CACHE_ROOT, "transpiled");
+const KEEP_DAYS = 30;
+const DAY_MS = 24 * 3600 * 1000;
 const compilers = new Map(); // directory of a .ts file -> { version, load() } of its TypeScript
 const sourceMaps = new Map(); // .ts path -> its inline source map (base64), for stack traces
 
@@ -79,7 +82,9 @@ function transpile(file, source) {
         .update(`${FORMAT}\0${compiler.version}\0${path.basename(file)}\0`).update(source).digest("hex");
     const cached = path.join(transpiledDir, key.slice(0, 2), `${key}.js`);
     try {
-        return fs.readFileSync(cached, "utf8");
+        const code = fs.readFileSync(cached, "utf8");
+        touch(cached);
+        return code;
     } catch {
         // not cached yet
     }
@@ -89,10 +94,47 @@ function transpile(file, source) {
         const partial = `${cached}.${process.pid}.tmp`;
         fs.writeFileSync(partial, code);
         fs.renameSync(partial, cached); // atomic: a concurrent run never reads half a file
+        pruneOnceADay();
     } catch {
         // no cache: fine, only slower next time
     }
     return code;
+}
+
+/** An entry's modification time is its last use: refreshed on every hit. */
+function touch(file) {
+    try {
+        const now = new Date();
+        fs.utimesSync(file, now, now);
+    } catch {
+        // read-only cache: the entry may be pruned while still in use, and is written again
+    }
+}
+
+/**
+ * Every edit adds an entry; entries unused for KEEP_DAYS (older versions of edited files, files
+ * since deleted, a crashed run's partial files) are deleted, at most once a day, after a miss.
+ */
+function pruneOnceADay() {
+    const stamp = path.join(transpiledDir, ".last-prune");
+    try {
+        if (Date.now() - fs.statSync(stamp).mtimeMs < DAY_MS) return;
+    } catch {
+        // never pruned
+    }
+    fs.writeFileSync(stamp, "");
+    const cutoff = Date.now() - KEEP_DAYS * DAY_MS;
+    for (const sub of fs.readdirSync(transpiledDir, { withFileTypes: true })) {
+        if (!sub.isDirectory()) continue;
+        for (const name of fs.readdirSync(path.join(transpiledDir, sub.name))) {
+            const entry = path.join(transpiledDir, sub.name, name);
+            try {
+                if (fs.statSync(entry).mtimeMs < cutoff) fs.unlinkSync(entry);
+            } catch {
+                // gone already (a concurrent prune)
+            }
+        }
+    }
 }
 
 /**

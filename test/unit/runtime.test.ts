@@ -53,6 +53,38 @@ describe("runtime/register.js (how deploys load the program)", () => {
         assert.strictEqual(cachedFiles().length, 2);
     });
 
+    it("deletes entries unused for 30 days, at most once a day; a hit counts as a use", () => {
+        const transpiled = path.join(cache, "transpiled");
+        /** Runs a .ts file; returns the cache entry it added, if any. */
+        const run = (name: string, body: string): string | undefined => {
+            const before = new Set(cachedFiles());
+            const file = path.join(dir, name);
+            fs.writeFileSync(file, body);
+            const r = node([file]);
+            assert.strictEqual(r.code, 0, r.err);
+            const added = cachedFiles().find((f) => !before.has(f));
+            return added && path.join(transpiled, added);
+        };
+        const age = (file: string, days: number) => {
+            const t = new Date(Date.now() - days * 24 * 3600 * 1000);
+            fs.utimesSync(file, t, t);
+        };
+        const old = run("old.ts", "console.log(1);\n")!;
+        const used = run("used.ts", "console.log(2);\n")!;
+        age(old, 40);
+        age(used, 40);
+        fs.rmSync(path.join(transpiled, ".last-prune")); // as if the last prune was a day ago
+        run("used.ts", "console.log(2);\n"); // a hit: used.ts's entry is fresh again
+        run("new.ts", "console.log(3);\n"); // a miss: prunes
+        assert.ok(!fs.existsSync(old), "an entry unused for 40 days was kept");
+        assert.ok(fs.existsSync(used), "an entry used today was deleted");
+        assert.strictEqual(cachedFiles().length, 2);
+        // Within the day, another miss does not walk the cache again.
+        age(used, 40);
+        run("newer.ts", "console.log(4);\n");
+        assert.ok(fs.existsSync(used), "pruned twice in one day");
+    });
+
     it("a cache hit never loads the TypeScript compiler, not even through the SDK", () => {
         const probe = [
             "require('@pulumi/pulumi'); require('@pulumi/kubernetes'); require('./config');",

@@ -28,7 +28,6 @@ export interface HeldRequest {
     operation: string;
     resource: string;
     name: string;
-    dryRun: boolean;
     user: string;
 }
 
@@ -67,8 +66,13 @@ export class DryRunGate {
         });
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
         gate = new DryRunGate(ws, server, pending, namespace);
-        gate.register((server.address() as AddressInfo).port, cert);
-        await gate.waitUntilCalled();
+        try {
+            gate.register((server.address() as AddressInfo).port, cert);
+            await gate.waitUntilCalled();
+        } catch (e) {
+            await gate.close();
+            throw e;
+        }
         return gate;
     }
 
@@ -88,8 +92,7 @@ export class DryRunGate {
         }
         if (this.held || !request.dryRun) return false;
         this.held = {
-            operation: request.operation, resource: request.resource.resource, name: request.name,
-            dryRun: request.dryRun, user: request.userInfo?.username,
+            operation: request.operation, resource: request.resource.resource, name: request.name, user: request.userInfo?.username,
         };
         return true;
     }

@@ -277,6 +277,11 @@ stop() {
     sleep 0.5
   fi
   rm -f "$RUN/$c.pid"
+  # Its listening sockets can outlive it by a moment; a restart must find its ports free.
+  local port
+  for port in $(ports_of "$c"); do
+    for i in $(seq 50); do port_in_use "$port" || break; sleep 0.2; done
+  done
   info "$c: stopped"
 }
 
@@ -335,12 +340,18 @@ cmd_up() {
     info "certificates were issued anew: restarting the cluster"
     stop_all
   fi
-  local stopped=()
+  local stopped=() api_started=0
   for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null || stopped+=("$c"); done
   ports_free "${stopped[@]}"
   for c in "${COMPONENTS[@]}"; do
     if pid_of "$c" >/dev/null && ! current "$c"; then
       info "$c: restarting (its binary or arguments changed)"
+      stop "$c"
+    elif pid_of "$c" >/dev/null && (( api_started )); then
+      # It kept running while the API server was gone: its watches (client-go reflectors) now
+      # back off for up to a minute between attempts, leaving pods unscheduled or never Ready
+      # (kwok) for that long. Started afresh, it lists and watches at once.
+      info "$c: restarting (the API server it watches was restarted)"
       stop "$c"
     fi
     if ! pid_of "$c" >/dev/null; then
@@ -351,6 +362,7 @@ cmd_up() {
         kubectl -n kube-node-lease delete lease --ignore-not-found $(fake_nodes) >/dev/null
       fi
       start "$c"
+      [[ "$c" != kube-apiserver ]] || api_started=1
     fi
     case "$c" in
       etcd) wait_ready etcd 60 ;;

@@ -6,7 +6,7 @@
 #   npm test -- --unit       type-check and unit tests only (no toolchain, no cluster)
 #   npm test -- --e2e FILE...  type-check, unit tests and only the given end-to-end files
 #                            (e.g. test/e2e/reliability.test.ts: bad input, killed deploys, a stopped
-#                            API server; ~9 min)
+#                            API server; ~6 min)
 # Ends with one line "N passed, N failed" over all suites, and exits non-zero on any failure.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

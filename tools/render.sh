@@ -28,7 +28,8 @@ out=$(cd "$out" && pwd)
 bash "$PROJECT_ROOT/tools/install-node-modules.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for f in $(program_files); do
+files=$(program_files) || die "cannot read tools/program-files.txt"
+for f in $files; do
   cp -r "$PROJECT_ROOT/$f" "$work/"
 done
 ln -s "$PROJECT_ROOT/node_modules" "$work/node_modules"

@@ -202,7 +202,8 @@ describe("Reliability and security on the local cluster (real engine, real provi
             await Promise.all(Object.values(deployed).map(async (d) => {
                 const state = stateResources(d.ws, d.stack);
                 assert.deepStrictEqual(state.pending, []);
-                baselines.set(d.key, { live: await liveSnapshot(d.ws, d.ns), state: state.resources, digest: await stateDigest(d.ws, d.stack) });
+                const [live, digest] = await Promise.all([liveSnapshot(d.ws, d.ns), stateDigest(d.ws, d.stack)]);
+                baselines.set(d.key, { live, state: state.resources, digest });
                 finals.set(d.key, deferred());
             }));
             workers = Promise.all(Object.values(deployed).map(async (d) => {
@@ -671,8 +672,11 @@ describe("Reliability and security on the local cluster (real engine, real provi
 
         afterEach(async function () {
             // A failed test must not leave the shared cluster without its API server, nor the gate registered.
-            if (!apiServerRunning()) restart();
-            await closeGate();
+            try {
+                if (!apiServerRunning()) restart();
+            } finally {
+                await closeGate();
+            }
         });
 
         it("during a preview: a clear error, no state written; `preview --refresh` and `up` fail clearly while it is down", async function () {
@@ -693,6 +697,8 @@ describe("Reliability and security on the local cluster (real engine, real provi
             assert.ok(run.running, `the preview ended without a dry run reaching the API server:\n${run.output()}`);
             const held = gate.held!;
             await stopIt();
+            assert.ok(gate.heldFor() < 25, `the kill came ${gate.heldFor().toFixed(1)} s after the gate held the dry run: ` +
+                "the API server may have given up on the webhook (timeoutSeconds 30) and let the preview go on");
             const preview = await run.result(180);
             assert.notStrictEqual(preview.code, 0, preview.output);
             assert.match(preview.output, unreachable);

@@ -14,9 +14,10 @@ export const TOOLCHAIN_BIN = path.join(CACHE, "toolchain", "bin");
 export const PULUMI = path.join(TOOLCHAIN_BIN, "pulumi");
 export const KUBECTL = path.join(TOOLCHAIN_BIN, "kubectl");
 
-/** The program (tools/program-files.txt, shared with `npm run render`) and the committed stack files. */
+/** The program (tools/program-files.txt, shared with `npm run render`) and the stack files. */
 const PROGRAM_FILES = [
-    ...fs.readFileSync(path.join(PROJECT_DIR, "tools", "program-files.txt"), "utf8").split("\n").filter((l) => l && !l.startsWith("#")),
+    ...fs.readFileSync(path.join(PROJECT_DIR, "tools", "program-files.txt"), "utf8").split("\n").map((l) => l.trim())
+        .filter((l) => l && !l.startsWith("#")),
     ...fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\..+\.yaml$/.test(f)),
 ];
 

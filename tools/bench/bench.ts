@@ -353,8 +353,8 @@ async function floorRun(i: number, manifests: { yaml: string; deployments: strin
 }
 
 /**
- * A cold `pulumi up` of the dev stack in a fresh namespace, then destroy. Timed: the up, then
- * no-op previews of it (plain and with the policy pack) timed, and one more with the engine's log.
+ * A cold `pulumi up` of the dev stack in a fresh namespace, then destroy. Timed: the up and two
+ * no-op previews of it (plain, and with the policy pack), then one more with the engine's log.
  * Logged: only the up, with the engine's log.
  */
 async function pulumiRun(i: number, mode: "timed" | "logged", policy: boolean, s: ClusterSamples): Promise<void> {

@@ -281,6 +281,7 @@ stop() {
   local port
   for port in $(ports_of "$c"); do
     for i in $(seq 50); do port_in_use "$port" || break; sleep 0.2; done
+    ! port_in_use "$port" || info "$c: 127.0.0.1:$port is still in use 10 s after it stopped"
   done
   info "$c: stopped"
 }

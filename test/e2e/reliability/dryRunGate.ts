@@ -6,9 +6,10 @@
  * hundred milliseconds: a kill aimed by watching the preview's output lands before or after them
  * by chance. The gate is a real validating admission webhook (an HTTPS server in this process,
  * registered with a ValidatingWebhookConfiguration) that answers every call at once except the
- * first dry run of an object in its namespace, which it leaves unanswered until closed. While it
- * holds that call, the preview is waiting on the API server: the fault lands mid-request every
- * time. Nothing in the program, the CLI or the provider is changed.
+ * first dry run of an object in its namespace, which it leaves unanswered until closed (or until
+ * the API server gives up on it after the webhook's 30 s timeout and lets the call through).
+ * While it holds that call, the preview is waiting on the API server: the fault lands mid-request
+ * every time. Nothing in the program, the CLI or the provider is changed.
  *
  * It sees only dry runs in its namespace (a CEL match condition), and it fails open
  * (failurePolicy Ignore), so an unanswered call never blocks anyone for longer than its timeout.
@@ -34,7 +35,8 @@ export interface HeldRequest {
 export class DryRunGate {
     /** The request being held, once one came. */
     held: HeldRequest | undefined;
-    private probes = 0;
+    private heldAt = 0;
+    private probed = false;
     private readonly config: string;
 
     private constructor(
@@ -65,6 +67,7 @@ export class DryRunGate {
             });
         });
         await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        server.unref(); // a gate a failed test left open never keeps the test process alive
         gate = new DryRunGate(ws, server, pending, namespace);
         try {
             gate.register((server.address() as AddressInfo).port, cert);
@@ -78,19 +81,29 @@ export class DryRunGate {
 
     /** Deregisters the webhook and answers what it held (if the API server is still there to hear it). */
     async close(): Promise<void> {
-        this.ws.kubectl(["delete", "validatingwebhookconfiguration", this.config, "--ignore-not-found"], { allowFailure: true });
+        const deleted = this.ws.kubectl(["delete", "validatingwebhookconfiguration", this.config, "--ignore-not-found"], { allowFailure: true });
+        if (deleted.code !== 0) {
+            console.log(`        WARNING: the webhook configuration ${this.config} stays registered (it fails open, and the next ` +
+                `run replaces it): ${deleted.stderr.trim()}`);
+        }
         for (const answer of this.pending.splice(0)) answer();
         this.server.closeAllConnections();
         await new Promise((resolve) => this.server.close(resolve));
     }
 
-    /** Whether to hold this call: the first dry run of an object, not the gate's own probes. */
+    /** Seconds since the gate began holding a call. */
+    heldFor(): number {
+        return (Date.now() - this.heldAt) / 1000;
+    }
+
+    /** Whether to hold this call (only dry runs come): the first of an object, not the gate's own probes. */
     private consider(request: any): boolean {
         if (request.name?.startsWith(PROBE)) {
-            this.probes++;
+            this.probed = true;
             return false;
         }
-        if (this.held || !request.dryRun) return false;
+        if (this.held) return false;
+        this.heldAt = Date.now();
         this.held = {
             operation: request.operation, resource: request.resource.resource, name: request.name, user: request.userInfo?.username,
         };
@@ -124,10 +137,10 @@ export class DryRunGate {
      */
     private async waitUntilCalled(): Promise<void> {
         const deadline = Date.now() + 30_000;
-        while (this.probes === 0) {
+        while (!this.probed) {
             assert.ok(Date.now() < deadline, `the API server never called the dry-run gate in ${this.namespace}`);
             await kubectlAsync(this.ws, ["-n", this.namespace, "create", "configmap", `${PROBE}-${Date.now()}`, "--dry-run=server"]);
-            if (this.probes === 0) await sleep(200);
+            if (!this.probed) await sleep(200);
         }
     }
 }

@@ -31,20 +31,20 @@ export function seconds(since: number): string {
  */
 export function cli(ws: Workspace, args: string[], options: { allowFailure?: boolean; input?: string } = {}): Result {
     const full = ["--non-interactive", ...args];
-    return recorded(ws, full, ws.run(PULUMI, full, { input: options.input }), options.allowFailure);
+    return recorded(ws, args, ws.run(PULUMI, full, { input: options.input }), options.allowFailure);
 }
 
 /** `cli`, without blocking: several stacks' commands run side by side. */
 export async function cliAsync(ws: Workspace, args: string[], options: { allowFailure?: boolean; input?: string } = {}): Promise<Result> {
     const full = ["--non-interactive", ...args];
-    return recorded(ws, full, await runAsync(PULUMI, full, ws, options.input), options.allowFailure);
+    return recorded(ws, args, await runAsync(PULUMI, full, ws, options.input), options.allowFailure);
 }
 
 /** Records a CLI run in the transcript; throws with its output if it failed and that was not allowed. */
-function recorded(ws: Workspace, full: string[], result: Result, allowFailure = false): Result {
-    ws.transcript.push(`$ pulumi ${full.join(" ")}\n${result.stdout}\n${result.stderr}`);
+function recorded(ws: Workspace, args: string[], result: Result, allowFailure = false): Result {
+    ws.transcript.push(`$ pulumi --non-interactive ${args.join(" ")}\n${result.stdout}\n${result.stderr}`);
     if (result.code !== 0 && !allowFailure) {
-        throw new Error(`pulumi ${full.slice(1).join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+        throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
     }
     return result;
 }
@@ -65,7 +65,7 @@ function runAsync(command: string, args: string[], ws: Workspace, input?: string
 /** `ws.kubectl`, without blocking (this process keeps serving, e.g. a webhook the call reaches). */
 export async function kubectlAsync(ws: Workspace, args: string[]): Promise<string> {
     const r = await runAsync(KUBECTL, ["--kubeconfig", ws.kubeconfig, ...args], ws);
-    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
 }
 
@@ -88,11 +88,11 @@ export class BackgroundPulumi {
     readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
     private readonly logFile: string;
 
-    constructor(private readonly ws: Workspace, readonly args: string[], env: NodeJS.ProcessEnv = {}) {
+    constructor(private readonly ws: Workspace, readonly args: string[]) {
         this.logFile = path.join(ws.dir, `.background-${Date.now()}.log`);
         const fd = fs.openSync(this.logFile, "w");
         this.child = spawn(PULUMI, ["--non-interactive", ...args], {
-            cwd: ws.dir, env: { ...ws.env(), ...env }, stdio: ["ignore", fd, fd], detached: true,
+            cwd: ws.dir, env: ws.env(), stdio: ["ignore", fd, fd], detached: true,
         });
         fs.closeSync(fd);
         this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve({ code, signal })));
@@ -252,7 +252,7 @@ export function assertSameState(actual: any[], expected: any[], what: string): v
  */
 export async function stateDigest(ws: Workspace, stack: string): Promise<string> {
     const r = await runAsync(PULUMI, ["--non-interactive", "stack", "export", "--show-secrets", "--stack", stack], ws);
-    if (r.code !== 0) throw new Error(`pulumi stack export: ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`pulumi stack export --show-secrets --stack ${stack} exited ${r.code}: ${r.stderr}`);
     return digestOf(JSON.parse(r.stdout));
 }
 

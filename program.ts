@@ -50,8 +50,8 @@ const SKIPS_PROMISE_TRACES = Symbol.for("trading-bot.skipsPromiseTraces");
 /**
  * Registration speed. The SDK records a stack trace for each of its internal promises (several per
  * resource), kept only to explain leaked promises when PULUMI_DEBUG_PROMISE_LEAKS is set; under
- * source-map-support every such trace is source-mapped frame by frame, which costs more than all the rest of
- * a registration (100 bots: three quarters of the program's run). Those traces are left empty
+ * source-map-support every such trace is source-mapped frame by frame, which costs more than all
+ * the rest of a registration (100 bots: three quarters of the program's run). Those traces are left empty
  * unless leak debugging is on. Every other stack trace (errors, the source position Pulumi records
  * for each resource) is formatted and mapped as before.
  */

@@ -91,8 +91,8 @@ export class Workspace {
         return r;
     }
 
-    kubectl(args: string[], options: { allowFailure?: boolean } = {}): Result {
-        const r = this.run(KUBECTL, ["--kubeconfig", this.kubeconfig, ...args]);
+    kubectl(args: string[], options: { allowFailure?: boolean; input?: string } = {}): Result {
+        const r = this.run(KUBECTL, ["--kubeconfig", this.kubeconfig, ...args], { input: options.input });
         if (r.code !== 0 && !options.allowFailure) {
             throw new Error(`kubectl ${args.join(" ")} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
         }

@@ -85,15 +85,7 @@ export async function runProgramRecording(
     stack: string, config: StackConfig, resources: RecordedResource[],
 ): Promise<StackRun> {
     await setProgramMocks(stack, (r) => resources.push(r));
-
-    const fullConfig: Record<string, string> = {};
-    for (const [key, value] of Object.entries(config)) fullConfig[`trading-bot:${key}`] = value;
-    // Secret keys (and a bots list holding one) are passed as secret config, as `pulumi config
-    // set --secret` would; the value "[plaintext secret]" stands for one set without --secret.
-    const secretKeys = Object.keys(config).filter((k) =>
-        (SECRET_KEY_NAMES.includes(k) && config[k] !== "" && config[k] !== SECRET_IN_PLAINTEXT)
-        || (k === "bots" && SECRET_KEY_NAMES.some((name) => config[k].includes(`"${name}"`))));
-    pulumi.runtime.setAllConfig(fullConfig, secretKeys.map((k) => `trading-bot:${k}`));
+    setProgramConfig(config);
 
     // Fresh module state for every run: the program reads config when it runs, not when imported.
     const { defineStack } = await import("../../program");
@@ -133,6 +125,20 @@ export function setProgramMocks(stack: string, onResource: (r: RecordedResource)
             return args.inputs;
         },
     }, "trading-bot", stack, false);
+}
+
+/**
+ * Hands `config` (bare keys) to the runtime as the project's config. Secret keys (and a bots list
+ * holding one) are passed as secret config, as `pulumi config set --secret` would; the value
+ * "[plaintext secret]" stands for one set without --secret.
+ */
+export function setProgramConfig(config: StackConfig): void {
+    const fullConfig: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) fullConfig[`trading-bot:${key}`] = value;
+    const secretKeys = Object.keys(config).filter((k) =>
+        (SECRET_KEY_NAMES.includes(k) && config[k] !== "" && config[k] !== SECRET_IN_PLAINTEXT)
+        || (k === "bots" && SECRET_KEY_NAMES.some((name) => config[k].includes(`"${name}"`))));
+    pulumi.runtime.setAllConfig(fullConfig, secretKeys.map((k) => `trading-bot:${k}`));
 }
 
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {

@@ -10,8 +10,7 @@
  * The benchmark (tools/bench/bench.ts) starts one process per sample, so no run warms another.
  */
 import { performance } from "perf_hooks";
-import * as pulumi from "@pulumi/pulumi";
-import { setProgramMocks, stackConfig } from "../../test/unit/harness";
+import { setProgramConfig, setProgramMocks, stackConfig } from "../../test/unit/harness";
 
 // Internal to the SDK but exported at run time: resolves once every outstanding RPC (here: every
 // mock registration and its outputs) has finished, the same wait the real runtime does at exit.
@@ -31,8 +30,7 @@ async function main(): Promise<void> {
 
     // The dev stack's own config (project defaults, then Pulumi.dev.yaml), with N bots.
     const bots = Array.from({ length: count }, (_, i) => ({ name: `bot-${String(i + 1).padStart(3, "0")}` }));
-    const config = stackConfig("dev", { bots: JSON.stringify(bots) });
-    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [`trading-bot:${k}`, v])));
+    setProgramConfig(stackConfig("dev", { bots: JSON.stringify(bots) }));
 
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { defineStack } = require("../../program") as typeof import("../../program");

@@ -345,15 +345,17 @@ cmd_up() {
   for c in "${COMPONENTS[@]}"; do pid_of "$c" >/dev/null || stopped+=("$c"); done
   ports_free "${stopped[@]}"
   for c in "${COMPONENTS[@]}"; do
-    if pid_of "$c" >/dev/null && ! current "$c"; then
-      info "$c: restarting (its binary or arguments changed)"
-      stop "$c"
-    elif pid_of "$c" >/dev/null && (( api_started )); then
-      # It kept running while the API server was gone: its watches (client-go reflectors) now
-      # back off for up to a minute between attempts, leaving pods unscheduled or never Ready
-      # (kwok) for that long. Started afresh, it lists and watches at once.
-      info "$c: restarting (the API server it watches was restarted)"
-      stop "$c"
+    if pid_of "$c" >/dev/null; then
+      if ! current "$c"; then
+        info "$c: restarting (its binary or arguments changed)"
+        stop "$c"
+      elif (( api_started )); then
+        # It kept running while the API server was gone: its watches (client-go reflectors) now
+        # back off for up to a minute between attempts, leaving pods unscheduled or never Ready
+        # (kwok) for that long. Started afresh, it lists and watches at once.
+        info "$c: restarting (the API server it watches was restarted)"
+        stop "$c"
+      fi
     fi
     if ! pid_of "$c" >/dev/null; then
       [[ ! -f "$RUN/$c.pid" ]] || info "$c: stale pid file, starting it again"

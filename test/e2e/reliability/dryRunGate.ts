@@ -21,7 +21,7 @@ import * as https from "https";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import { KUBECTL, Workspace } from "../workspace";
+import { Workspace } from "../workspace";
 import { kubectlAsync, sleep } from "./support";
 
 /** What the gate caught: the request the preview is waiting on. */
@@ -37,23 +37,14 @@ export class DryRunGate {
     held: HeldRequest | undefined;
     private heldAt = 0;
     private probed = false;
+    /** The answers of the held calls, sent when the gate closes. */
+    private readonly pending: (() => void)[] = [];
     private readonly config: string;
+    private readonly server: https.Server;
 
-    private constructor(
-        private readonly ws: Workspace,
-        private readonly server: https.Server,
-        private readonly pending: (() => void)[],
-        readonly namespace: string,
-    ) {
+    private constructor(private readonly ws: Workspace, readonly namespace: string, private readonly tls: { key: string; cert: string }) {
         this.config = `dry-run-gate-${namespace}`;
-    }
-
-    /** Starts the webhook server, registers it for `namespace` and waits until the API server calls it. */
-    static async open(ws: Workspace, namespace: string): Promise<DryRunGate> {
-        const { key, cert } = selfSignedCertificate();
-        const pending: (() => void)[] = [];
-        let gate: DryRunGate | undefined;
-        const server = https.createServer({ key, cert }, (req, res) => {
+        this.server = https.createServer(tls, (req, res) => {
             let body = "";
             req.on("data", (d) => { body += d; });
             req.on("end", () => {
@@ -62,15 +53,19 @@ export class DryRunGate {
                     apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: review.request.uid, allowed: true },
                 }));
                 res.setHeader("Content-Type", "application/json");
-                if (gate!.consider(review.request)) pending.push(answer);
+                if (this.consider(review.request)) this.pending.push(answer);
                 else answer();
             });
         });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        server.unref(); // a gate a failed test left open never keeps the test process alive
-        gate = new DryRunGate(ws, server, pending, namespace);
+    }
+
+    /** Starts the webhook server, registers it for `namespace` and waits until the API server calls it. */
+    static async open(ws: Workspace, namespace: string): Promise<DryRunGate> {
+        const gate = new DryRunGate(ws, namespace, selfSignedCertificate());
+        await new Promise<void>((resolve) => gate.server.listen(0, "127.0.0.1", resolve));
+        gate.server.unref(); // a gate a failed test left open never keeps the test process alive
         try {
-            gate.register((server.address() as AddressInfo).port, cert);
+            gate.register();
             await gate.waitUntilCalled();
         } catch (e) {
             await gate.close();
@@ -110,14 +105,15 @@ export class DryRunGate {
         return true;
     }
 
-    private register(port: number, cert: string): void {
+    private register(): void {
+        const port = (this.server.address() as AddressInfo).port;
         const webhook = {
             apiVersion: "admissionregistration.k8s.io/v1",
             kind: "ValidatingWebhookConfiguration",
             metadata: { name: this.config },
             webhooks: [{
                 name: "dry-run-gate.e2e.trading-bot.local",
-                clientConfig: { url: `https://127.0.0.1:${port}/`, caBundle: Buffer.from(cert).toString("base64") },
+                clientConfig: { url: `https://127.0.0.1:${port}/`, caBundle: Buffer.from(this.tls.cert).toString("base64") },
                 rules: [{ apiGroups: ["*"], apiVersions: ["*"], resources: ["*"], operations: ["CREATE", "UPDATE"], scope: "Namespaced" }],
                 namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": this.namespace } },
                 matchConditions: [{ name: "dry-runs-only", expression: "request.dryRun == true" }],
@@ -127,8 +123,7 @@ export class DryRunGate {
                 timeoutSeconds: 30,
             }],
         };
-        const r = this.ws.run(KUBECTL, ["--kubeconfig", this.ws.kubeconfig, "apply", "-f", "-"], { input: JSON.stringify(webhook) });
-        assert.strictEqual(r.code, 0, `kubectl apply of the webhook configuration: ${r.stderr}`);
+        this.ws.kubectl(["apply", "-f", "-"], { input: JSON.stringify(webhook) });
     }
 
     /**

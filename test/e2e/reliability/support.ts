@@ -288,9 +288,13 @@ export const NAMESPACED_KINDS = [
 /** Kinds whose controllers rewrite their status on their own: compared by uid and generation only. */
 const STATUS_CHURN = new Set(["HorizontalPodAutoscaler", "PodDisruptionBudget", "EndpointSlice"]);
 
+/** The kubectl reads of the live objects: every namespaced object of NAMESPACED_KINDS, then the namespace. */
+function liveReads(ns: string): string[][] {
+    return [["-n", ns, "get", NAMESPACED_KINDS.join(",")], ["get", "namespace", ns]];
+}
+
 export function liveObjects(ws: Workspace, ns: string): any[] {
-    const list = ws.kubectlJson(["-n", ns, "get", NAMESPACED_KINDS.join(",")]);
-    const namespace = ws.kubectlJson(["get", "namespace", ns]);
+    const [list, namespace] = liveReads(ns).map((args) => ws.kubectlJson(args));
     return [namespace, ...list.items];
 }
 
@@ -300,8 +304,7 @@ export function liveObjects(ws: Workspace, ns: string): any[] {
  * are read side by side.
  */
 export async function liveSnapshot(ws: Workspace, ns: string): Promise<Record<string, string>> {
-    const kubectl = (args: string[]) => kubectlAsync(ws, [...args, "-o", "json"]).then((out) => JSON.parse(out));
-    const [list, namespace] = await Promise.all([kubectl(["-n", ns, "get", NAMESPACED_KINDS.join(",")]), kubectl(["get", "namespace", ns])]);
+    const [list, namespace] = await Promise.all(liveReads(ns).map(async (args) => JSON.parse(await kubectlAsync(ws, [...args, "-o", "json"]))));
     return snapshotOf([namespace, ...list.items]);
 }
 
@@ -423,8 +426,7 @@ export function subjectAccess(ws: Workspace, ns: string, account: string, questi
             },
         })),
     };
-    const r = ws.run(KUBECTL, ["--kubeconfig", ws.kubeconfig, "create", "-f", "-", "-o", "json"], { input: JSON.stringify(list) });
-    assert.strictEqual(r.code, 0, r.stderr);
+    const r = ws.kubectl(["create", "-f", "-", "-o", "json"], { input: JSON.stringify(list) });
     // kubectl prints one JSON document per created object; match each answer to its question.
     const items = jsonDocuments(r.stdout).flatMap((d) => (d.kind === "List" ? d.items : [d]));
     assert.strictEqual(items.length, questions.length);

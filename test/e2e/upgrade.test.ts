@@ -1,0 +1,102 @@
+/**
+ * Upgrading an existing stack to this checkout's program replaces and deletes nothing: the
+ * previous release of the program (a git commit) deploys a two-bot dev stack with in-cluster
+ * databases; then the same stack (same backend, same stack file) runs this checkout's program.
+ * The preview shows zero replaces and zero deletes (its steps are printed), and after `up` every
+ * object keeps its UID; only the pods of a Deployment that the upgrade updates may roll.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { cli } from "./reliability/support";
+import {
+    assertSameUids, destroyAll, initDevStack, isReplace, kindOf, liveUids, log, nameOf, ownedBy, preview, printSteps, STACK,
+} from "./day2/support";
+import { PROJECT_DIR, Workspace } from "./workspace";
+
+/**
+ * The previous release: the last commit before the stack-level ownership of the namespace and
+ * databases (issue 11). Stacks deployed by it must upgrade in place. Move it forward only to a
+ * commit that users have deployed.
+ */
+const PREVIOUS_RELEASE = "9b6310b";
+
+const NS = "e2e-upgrade";
+const BOTS = ["btc-usdt", "eth-usdt"];
+
+function git(args: string[], input?: Buffer): Buffer {
+    const r = spawnSync("git", ["-C", PROJECT_DIR, ...args], { input, maxBuffer: 256 * 1024 * 1024 });
+    if (r.status !== 0) throw new Error(`git ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+}
+
+/**
+ * Turns a workspace into a checkout of `commit`: the program files that commit lists in
+ * tools/program-files.txt (whole folders replaced, so no newer file lingers) and its dev stack
+ * file (without the committed passphrase salt, as Workspace does).
+ */
+function checkOut(ws: Workspace, commit: string): void {
+    const entries = git(["show", `${commit}:tools/program-files.txt`]).toString("utf8").split("\n")
+        .map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+    const files = [...entries, "Pulumi.dev.yaml"];
+    for (const entry of files) fs.rmSync(path.join(ws.dir, entry), { recursive: true, force: true });
+    const archive = git(["archive", "--format=tar", commit, "--", ...files]);
+    const tar = spawnSync("tar", ["-x", "-C", ws.dir], { input: archive });
+    assert.strictEqual(tar.status, 0, `tar: ${tar.stderr}`);
+    const stackFile = path.join(ws.dir, "Pulumi.dev.yaml");
+    fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace(/^encryptionsalt:.*\n?/m, ""));
+}
+
+describe(`upgrading a stack deployed by the previous release (${PREVIOUS_RELEASE}) to this checkout (real engine, local cluster)`, function () {
+    let previous: Workspace | undefined;
+    let current: Workspace | undefined;
+
+    before(function () {
+        const exists = spawnSync("git", ["-C", PROJECT_DIR, "cat-file", "-e", `${PREVIOUS_RELEASE}^{commit}`]);
+        if (exists.status !== 0) {
+            log(`SKIPPED: commit ${PREVIOUS_RELEASE} is not in this clone's history (a shallow clone?); fetch it to run the upgrade test`);
+            this.skip();
+        }
+        const started = Date.now();
+        previous = new Workspace("upgrade-previous");
+        checkOut(previous, PREVIOUS_RELEASE);
+        initDevStack(previous, NS, BOTS);
+        // The previous release deploys the way a user ran it: plain `pulumi up`.
+        cli(previous, ["up", "--stack", STACK, "--yes", "--skip-preview"]);
+        log(`the previous release deployed ${BOTS.join(", ")} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+        // The same stack, now run from this checkout: its backend (the state) and its stack file
+        // (the user's config, with the salt its secrets are encrypted under) come along.
+        current = new Workspace("upgrade-current");
+        fs.rmSync(current.backend, { recursive: true });
+        fs.symlinkSync(previous.backend, current.backend);
+        fs.copyFileSync(path.join(previous.dir, "Pulumi.dev.yaml"), path.join(current.dir, "Pulumi.dev.yaml"));
+    });
+
+    after(async () => {
+        // Either workspace reaches the state; the current code destroys what either deployed.
+        await destroyAll([{ ws: current ?? previous, namespace: NS }]);
+        if (current && previous) previous.remove();
+    });
+
+    it("the preview of the upgrade replaces nothing and deletes nothing, and `up` keeps every object", () => {
+        const before = liveUids(current!, NS);
+        for (const k of [`Namespace/${NS}`, ...BOTS.flatMap((b) => [`PersistentVolumeClaim/${b}-data`, `Secret/${b}-secrets`])]) {
+            assert.ok(before.has(k), `the previous release did not create ${k}`);
+        }
+
+        const { changed } = preview(current!);
+        printSteps(`upgrade ${PREVIOUS_RELEASE} -> this checkout`, changed);
+        const destructive = changed.filter((s) => isReplace(s) || s.op === "delete");
+        assert.deepStrictEqual(destructive.map((s) => `${s.op} ${s.what}`), [], "the upgrade must replace and delete nothing");
+
+        current!.pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"]);
+        // A Deployment the upgrade updates may roll its pods (new ReplicaSet, new pods); nothing else may be re-created.
+        const rolled = changed.filter((s) => s.kubernetes && s.op === "update" && ["Deployment", "StatefulSet"].includes(kindOf(s.what))).map((s) => s.name);
+        const mayRoll = (k: string) => ["Pod", "ReplicaSet", "ControllerRevision"].includes(kindOf(k)) && rolled.some((d) => ownedBy(d, nameOf(k)));
+        const kept = assertSameUids(before, liveUids(current!, NS), (k) => !mayRoll(k), "after the upgrade");
+        log(`kept their UIDs: ${kept.length} objects${rolled.length ? `; updated workloads that may roll their pods: ${rolled.join(", ")}` : ""}`);
+        current!.pulumi(["preview", "--stack", STACK, "--expect-no-changes"]);
+    });
+});

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm run check -- --stack <name> [--expect-no-changes] [--refresh] [--skip-unit]`: the
-# pull-request check. Runs the type-check and unit tests, then `pulumi preview --diff` with the
-# policy pack against the stack's cluster (the local one for dev, started if needed), and prints
-# a one-line summary of the plan.
+# pull-request check. Runs the type-check and unit tests, kube-score over every stack's objects
+# (tools/lint/kubeScore.ts: a finding or a stale entry outside tools/lint/kube-score-ignore.yaml
+# fails), then `pulumi preview --diff` with the policy pack against the stack's cluster (the local
+# one for dev, started if needed), and prints a one-line summary of the plan.
 #
 # Exit codes, for CI systems:
 #   0  the plan is valid (and, with --expect-no-changes, empty)
@@ -10,6 +11,8 @@
 #   2  --expect-no-changes, and the stack has drifted or the code changes it
 #   3  a mandatory policy was violated
 #   4  the preview failed (invalid config, unreachable cluster, program error)
+#   5  kube-score found something not in its ignore list, an entry there is stale, or it could
+#      not score (see its output)
 #   64 bad arguments
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +25,7 @@ while (($#)); do
     --stack=*) stack="${1#--stack=}" ;;
     --expect-no-changes | --refresh) preview_args+=("$1") ;;
     --skip-unit) unit=false ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "check: unknown argument '$1' (see npm run check -- --help)" >&2; exit 64 ;;
   esac
   shift
@@ -32,10 +35,20 @@ done
 bash tools/install-node-modules.sh || exit 4
 bash tools/install-policy-modules.sh || exit 4
 
+# Built before the unit tests, so that its tests there run rather than skip.
+bash tools/toolchain/build-lint.sh || exit 4
+
 if $unit; then
   step "Type-check and unit tests"
   bash tools/test.sh --unit || exit 1
 fi
+
+# Every stack, whichever one is previewed: the ignore list's entries name stacks, and a stale one fails.
+step "kube-score over the objects of every stack (dev, staging, prod)"
+bash tools/node.sh -r ./runtime/register.js tools/lint/kubeScore.ts || {
+  echo "check FAILED for stack $stack: kube-score (see above; the ignore list is tools/lint/kube-score-ignore.yaml)" >&2
+  exit 5
+}
 
 if [[ "$stack" == dev || "$stack" == */dev ]]; then
   step "Local cluster (the dev stack's cluster)"

@@ -3,7 +3,8 @@
 # then runs, in order: the type-check, the unit tests (mocks), and the end-to-end tests
 # (the real Pulumi engine and providers against the local cluster, which it starts if needed).
 #   npm test                 everything
-#   npm test -- --unit       type-check and unit tests only (no toolchain, no cluster)
+#   npm test -- --unit       type-check and unit tests only (no toolchain, no cluster; the kube-score
+#                            tests skip, saying so, unless tools/toolchain/build-lint.sh has built it)
 #   npm test -- --e2e FILE...  type-check, unit tests and only the given end-to-end files
 #                            (e.g. test/e2e/reliability.test.ts: bad input, killed deploys, a stopped
 #                            API server; ~6 min)
@@ -37,6 +38,12 @@ if node node_modules/typescript/bin/tsc --noEmit -p tsconfig.check.json; then
   echo "1 0" >>"$summary"
 else
   echo "0 1" >>"$summary"; failed_steps+=("type-check")
+fi
+
+if ! $unit_only; then
+  # The unit tests run kube-score (test/unit/kubeScore.test.ts); without it they would skip.
+  step "Linters: actionlint, kube-score"
+  bash tools/toolchain/build-lint.sh
 fi
 
 step "Unit tests (Pulumi mocks)"

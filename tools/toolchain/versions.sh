@@ -14,3 +14,6 @@ RANDOM_PROVIDER_VERSION=4.21.2
 # its main of 2026-08-24 (provider code as released in v3.9.0), which has every resource @pulumi/random 4.21.2 declares.
 RANDOM_TF_PROVIDER_MODULE_VERSION=v1.3.2-0.20260824155315-e1092b0cfc07
 ACTIONLINT_VERSION=1.7.12
+# kube-score, the second opinion on each stack's manifests (npm run check, npm test); v1.20.0 is the newest the Go
+# module proxy serves (2026-11).
+KUBE_SCORE_VERSION=1.20.0

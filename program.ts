@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { loadStack, Settings } from "./config";
-import { generatePasswords, InClusterDatabases } from "./components/databases";
+import { SharedResources } from "./components/shared";
 import { SecretValues, TradingBot } from "./components/tradingBot";
 
 /** How to reach one bot: everything Helm's NOTES.txt used to print. */
@@ -36,6 +36,10 @@ export function clusterProvider(settings: Settings): k8s.Provider {
         });
     }
     return new k8s.Provider("cluster", {
+        // The stack's cluster is this identifier, not the kubeconfig's server, CA or context name:
+        // a regenerated kubeconfig for the same cluster is an update, never a replacement of the
+        // provider (which would replace every object of the stack).
+        clusterIdentifier: settings.clusterIdentifier,
         context: settings.kubeContext,
         // A path, not the file's content: the credentials stay out of the state.
         ...(settings.kubeconfig ? { kubeconfig: path.resolve(__dirname, settings.kubeconfig) } : {}),
@@ -69,39 +73,25 @@ function skipPromiseDebugTraces(): void {
 export function defineStack(): StackOutputs {
     skipPromiseDebugTraces();
     const stack = loadStack();
-    const [first] = stack.bots;
-    const provider = clusterProvider(first);
+    const provider = clusterProvider(stack.shared);
 
-    // In-cluster databases (dev, staging) are shared by the stack's bots; their generated
-    // passwords reach each bot through its Secret unless the bot sets its own.
-    const passwords = first.inClusterDatabases && !first.existingSecret
-        ? generatePasswords(`${first.name}-databases`) : undefined;
-    const secretsOf = (i: number): SecretValues => ({
-        ...(passwords ? { databasePassword: passwords.databasePassword, redisPassword: passwords.redisPassword } : {}),
-        ...stack.secrets[i],
-    });
-
-    const owner = new TradingBot(first.name, { settings: first, secrets: secretsOf(0) }, { provider });
-    const bots = [owner, ...stack.bots.slice(1).map((settings, i) =>
-        new TradingBot(settings.name, {
-            settings, secrets: secretsOf(i + 1), sharedNamespace: owner.namespaceResource,
-        }, { provider }))];
-
-    if (first.inClusterDatabases) {
-        const own = secretsOf(0);
-        new InClusterDatabases(`${first.name}-databases`, {
-            settings: first,
-            namespace: owner.namespace,
-            credentials: passwords
-                ? { databasePassword: own.databasePassword!, redisPassword: own.redisPassword! }
-                : { existingSecret: first.existingSecret },
-        }, { provider });
-    }
+    // What the bots share has an owner of its own, so no bot edit touches it.
+    const shared = new SharedResources("shared", {
+        settings: stack.shared, botNames: stack.bots.map((b) => b.name),
+    }, { provider });
+    // The in-cluster databases' generated passwords reach each bot through its Secret unless the
+    // bot sets its own.
+    const passwords = shared.databasePasswords;
+    const bots = stack.bots.map((settings, i) => new TradingBot(settings.name, {
+        settings,
+        secrets: { ...(passwords ?? {}), ...stack.secrets[i] } as SecretValues,
+        namespace: shared.namespaceResource,
+    }, { provider }));
 
     const outputs = stack.bots.map((settings, i) => botOutputs(settings, bots[i]));
     return {
         ...outputs[0],
-        kubeContext: first.kubeContext,
+        kubeContext: stack.shared.kubeContext,
         bots: Object.fromEntries(stack.bots.map((settings, i) => [settings.name, outputs[i]])),
     };
 }
@@ -116,9 +106,9 @@ function botOutputs(settings: Settings, bot: TradingBot): BotOutputs {
         servicePort: port,
         portForwardCommand: pulumi.interpolate`${kubectl} -n ${bot.namespace} port-forward svc/${bot.serviceName} ${port}:${port}`,
         healthCheckCommand: `curl -fsS http://127.0.0.1:${port}/health`,
-        logsCommand: pulumi.interpolate`${kubectl} -n ${bot.namespace} logs -f deployment/${bot.deploymentName}`,
+        logsCommand: pulumi.interpolate`${kubectl} -n ${bot.namespace} logs -f ${bot.workloadKind.toLowerCase()}/${bot.workloadName}`,
         hpaCommand: settings.autoscaling.enabled
-            ? pulumi.interpolate`${kubectl} -n ${bot.namespace} get hpa ${bot.deploymentName}`
+            ? pulumi.interpolate`${kubectl} -n ${bot.namespace} get hpa ${bot.workloadName}`
             : pulumi.output("autoscaling is off for this stack"),
         exchangeEndpoint: settings.trading.exchangeEndpoint,
         tradingEnabled: settings.trading.enabled,

@@ -149,3 +149,62 @@ function editDistance(a: string, b: string): number {
     }
     return row[b.length];
 }
+
+/**
+ * A stack file's placeholder, `<what to put here>`: the committed prod and staging stacks carry
+ * them for what only the user knows (their cluster's context, their database hosts), so the
+ * stack is refused, naming the key and what to set, until they are filled in.
+ */
+export const placeholder: Check = (value) =>
+    /^<[^<>]+>$/.test(value.trim())
+        ? { message: `is still the stack file's placeholder: set it to ${value.trim().slice(1, -1)}`, example: value.trim() }
+        : undefined;
+
+/** An image reference: repository[:tag][@digest]. */
+export const imageReference: Check = (value) =>
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.test(value)
+        ? undefined
+        : { message: "must be an image reference such as postgres:17.6-alpine or registry.example.com/postgres@sha256:<64 hex>", example: "postgres:17.6-alpine" };
+
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+export const nodeSelectorItem: Check = (value) => {
+    const [key, label, ...rest] = value.split("=");
+    return rest.length === 0 && label !== undefined && LABEL_KEY.test(key) && LABEL_VALUE.test(label)
+        ? undefined
+        : { message: "must be a node label as key=value (e.g. node-pool=trading)", example: "node-pool=trading" };
+};
+
+const TOLERATION = /^([^=:]+)(=([^=:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
+
+export const tolerationItem: Check = (value) => {
+    const m = TOLERATION.exec(value);
+    return m && LABEL_KEY.test(m[1]) && LABEL_VALUE.test(m[3] ?? "")
+        ? undefined
+        : { message: "must be a taint as key=value:Effect or key:Effect, Effect one of NoSchedule, PreferNoSchedule, NoExecute", example: "dedicated=trading:NoSchedule" };
+};
+
+/** A valid toleration item (see tolerationItem) as its parts. */
+export function parseToleration(value: string): { key: string; value?: string; effect: string } {
+    const [, key, , tolerated, effect] = TOLERATION.exec(value)!;
+    return tolerated === undefined ? { key, effect } : { key, value: tolerated, effect };
+}
+
+const NAMESPACE_PEER = "namespace:";
+
+export const egressPeer: Check = (value) =>
+    value.startsWith(NAMESPACE_PEER)
+        ? dns1123Label(63)(value.slice(NAMESPACE_PEER.length))
+        && { message: "must be namespace:<namespace name>", example: "namespace:databases" }
+        : cidr(value) && { message: "must be an IPv4 CIDR (10.20.0.0/24) or namespace:<name>", example: "10.20.0.0/24" };
+
+/** A valid egress item (see egressPeer) as a CIDR or a namespace. */
+export function parseEgressPeer(value: string): { cidr: string } | { namespace: string } {
+    return value.startsWith(NAMESPACE_PEER) ? { namespace: value.slice(NAMESPACE_PEER.length) } : { cidr: value };
+}
+
+export const pemCertificate: Check = (value) =>
+    /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(value)
+        ? undefined
+        : { message: "must be PEM certificate(s) (-----BEGIN CERTIFICATE----- ...)", example: '"$(cat ca.pem)"' };

@@ -45,6 +45,10 @@ export const CONFIG_KEYS = {
         type: "string", default: "",
         description: "Path of the kubeconfig file (relative to the project) holding kubeContext. Empty: $KUBECONFIG or ~/.kube/config.",
     },
+    clusterIdentifier: {
+        type: "string", default: "",
+        description: "Identity of the target cluster for the Kubernetes provider. Only a change of this value replaces the provider (and so every object of the stack): change it only to move the stack to another cluster. A new kubeconfig, context name, API server address or CA for the same cluster is an in-place update. Empty: the stack's name.",
+    },
     renderYamlToDirectory: {
         type: "string", default: "",
         description: "Set by `npm run render`: write the manifests as YAML into this directory instead of deploying (GitOps). Requires existingSecret, so no secret value is ever written.",
@@ -153,9 +157,17 @@ export const CONFIG_KEYS = {
         type: "boolean", default: false,
         description: "Spread pods over nodes and zones (pod anti-affinity and topology spread constraints).",
     },
+    nodeSelector: {
+        type: "array", default: [],
+        description: "Node labels every pod of the stack must run on, as key=value items (e.g. node-pool=trading).",
+    },
+    tolerations: {
+        type: "array", default: [],
+        description: "Taints every pod of the stack tolerates, as key=value:Effect or key:Effect items (Effect: NoSchedule, PreferNoSchedule or NoExecute).",
+    },
     networkPolicyEnabled: {
         type: "boolean", default: false,
-        description: "Deny all traffic except ingress to the bot port from allowedIngressNamespaces and egress to DNS, PostgreSQL, Redis and HTTPS.",
+        description: "Deny all traffic to and from the bot except ingress to its port from allowedIngressNamespaces, and egress to DNS, the databases (databaseEgressTo, redisEgressTo, or the in-cluster ones), the exchange (exchangeEgressCidrs) and, with leader election, the API server (apiServerEgressCidrs).",
     },
     allowedIngressNamespaces: {
         type: "array", default: ["monitoring"],
@@ -164,6 +176,19 @@ export const CONFIG_KEYS = {
     exchangeEgressCidrs: {
         type: "array", default: ["0.0.0.0/0"],
         description: "CIDRs the bot may reach on port 443 (the exchange API) when networkPolicyEnabled.",
+    },
+
+    databaseEgressTo: {
+        type: "array", default: [],
+        description: "Where the external PostgreSQL is, for the bot's NetworkPolicy: IPv4 CIDRs (10.20.0.0/24) or namespaces (namespace:databases). Required with networkPolicyEnabled and external databases.",
+    },
+    redisEgressTo: {
+        type: "array", default: [],
+        description: "Where the external Redis is, for the bot's NetworkPolicy: IPv4 CIDRs (10.20.1.0/24) or namespaces (namespace:cache). Required with networkPolicyEnabled and external databases.",
+    },
+    apiServerEgressCidrs: {
+        type: "array", default: ["0.0.0.0/0"],
+        description: "CIDRs of the Kubernetes API server's endpoints (ports 443 and 6443), which the bot reaches for its Lease when networkPolicyEnabled and leaderElectionEnabled.",
     },
 
     // --- Storage ----------------------------------------------------------------------------
@@ -181,7 +206,7 @@ export const CONFIG_KEYS = {
     },
     storageAccessMode: {
         type: "string", default: "ReadWriteOnce",
-        description: "Access mode of the data volume: ReadWriteOnce, ReadWriteOncePod or ReadWriteMany. Pods on several nodes need ReadWriteMany.",
+        description: "Access mode of the data volume: ReadWriteOnce, ReadWriteOncePod or ReadWriteMany. With several replicas, ReadWriteOnce(Pod) gives each replica a volume of its own (a StatefulSet); ReadWriteMany shares one volume between them (a Deployment) and needs a class that offers it (EFS, Filestore, Azure Files, NFS).",
     },
     backupEnabled: {
         type: "boolean", default: false,
@@ -211,9 +236,17 @@ export const CONFIG_KEYS = {
         type: "boolean", default: false,
         description: "Run PostgreSQL and Redis in the namespace with generated passwords (dev and staging). prod uses external ones.",
     },
+    postgresImage: {
+        type: "string", default: "postgres:17.6-alpine",
+        description: "Image of the in-cluster PostgreSQL (inClusterDatabases). It runs as UID/GID 70.",
+    },
+    redisImage: {
+        type: "string", default: "redis:7.4-alpine",
+        description: "Image of the in-cluster Redis (inClusterDatabases). It runs as UID/GID 999.",
+    },
     databaseHost: {
-        type: "string", default: "postgres",
-        description: "PostgreSQL host.",
+        type: "string", default: "",
+        description: "PostgreSQL host. Required with external databases. With inClusterDatabases it names the in-cluster Service; empty: postgres.",
     },
     databasePort: {
         type: "integer", default: 5432,
@@ -232,12 +265,24 @@ export const CONFIG_KEYS = {
         description: "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full. prod needs require or stricter.",
     },
     redisHost: {
-        type: "string", default: "redis",
-        description: "Redis host.",
+        type: "string", default: "",
+        description: "Redis host. Required with external databases. With inClusterDatabases it names the in-cluster Service; empty: redis.",
     },
     redisPort: {
         type: "integer", default: 6379,
         description: "Redis port.",
+    },
+    redisTls: {
+        type: "boolean", default: false,
+        description: "Talk to Redis over TLS (managed Redis: ElastiCache, Memorystore, Azure Cache). Required in prod.",
+    },
+    redisTlsServerName: {
+        type: "string", default: "",
+        description: "Name the Redis server's certificate must carry, when it differs from redisHost (e.g. behind a private endpoint). Empty: redisHost.",
+    },
+    redisTlsCaCert: {
+        type: "string", default: "",
+        description: "PEM CA certificate(s) that sign the Redis server's certificate, for a private CA. Empty: the image's system trust store.",
     },
     redisDb: {
         type: "integer", default: 0,

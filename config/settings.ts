@@ -11,6 +11,8 @@ export interface Settings {
     environment: Environment;
     kubeContext: string;
     kubeconfig: string;
+    /** Pins the Kubernetes provider's identity: only a change of it replaces the provider. */
+    clusterIdentifier: string;
     /** When set, the manifests are written here as YAML instead of being applied. */
     renderYamlToDirectory: string;
     name: string;
@@ -29,12 +31,23 @@ export interface Settings {
     rolloutTimeoutSeconds: number;
     leaderElection: boolean;
     highAvailability: boolean;
-    networkPolicy: { enabled: boolean; allowedIngressNamespaces: string[]; exchangeEgressCidrs: string[] };
+    /** Where every pod of the stack may run. */
+    placement: { nodeSelector: Record<string, string>; tolerations: Toleration[] };
+    networkPolicy: {
+        enabled: boolean;
+        allowedIngressNamespaces: string[];
+        exchangeEgressCidrs: string[];
+        databaseEgressTo: EgressPeer[];
+        redisEgressTo: EgressPeer[];
+        apiServerEgressCidrs: string[];
+    };
     storage: { enabled: boolean; size: string; className: string; accessMode: string; backup: boolean };
     ingress: { enabled: boolean; host: string; className: string; clusterIssuer: string };
     inClusterDatabases: boolean;
+    /** Images of the in-cluster PostgreSQL and Redis. */
+    databaseImages: { postgres: string; redis: string };
     database: { host: string; port: number; name: string; user: string; sslMode: string };
-    redis: { host: string; port: number; db: number };
+    redis: { host: string; port: number; db: number; tls: boolean; tlsServerName: string; tlsCaCert: string };
     trading: {
         enabled: boolean;
         maxPositions: number;
@@ -48,6 +61,21 @@ export interface Settings {
     secretsSet: Record<SecretKey, boolean>;
 }
 
+/** A taint the pods tolerate, as `kubectl taint` writes it: key[=value]:Effect. */
+export interface Toleration { key: string; value?: string; effect: string }
+
+/** A network destination the user declares: an IPv4 CIDR or a namespace. */
+export type EgressPeer = { cidr: string } | { namespace: string };
+
+/**
+ * Whether each replica gets a data volume of its own (a StatefulSet with volumeClaimTemplates):
+ * several replicas on single-node (ReadWriteOnce) storage, as zonal cloud block storage is.
+ * One replica, no persistence, or a ReadWriteMany class keep a Deployment (and one shared claim).
+ */
+export function usesVolumePerReplica(s: Pick<Settings, "autoscaling" | "replicas" | "storage">): boolean {
+    return s.storage.enabled && runsSeveralReplicas(s) && s.storage.accessMode !== "ReadWriteMany";
+}
+
 /** Whether the bot may run more than one pod at a time (fixed replicas or what the HPA may choose). */
 export function runsSeveralReplicas(s: Pick<Settings, "autoscaling" | "replicas">): boolean {
     return s.autoscaling.enabled ? s.autoscaling.maxReplicas > 1 : s.replicas > 1;
@@ -59,6 +87,9 @@ export const SECRET_IN_PLAINTEXT = "[plaintext secret]";
 
 /** Raw config of the trading-bot namespace: bare key -> the string Pulumi stores. */
 export type RawConfig = Record<string, string | undefined>;
+
+/** The in-cluster databases' Service names when the stack does not name them. */
+const IN_CLUSTER_HOSTS = { databaseHost: "postgres", redisHost: "redis" } as const;
 
 const TESTNET_ENDPOINT = "https://testnet.binance.vision";
 const LIVE_ENDPOINT = "https://api.binance.com";
@@ -182,11 +213,6 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         accessMode: read.oneOf("storageAccessMode", ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]),
         backup: read.boolean("backupEnabled"),
     };
-    if (storage.enabled && several && storage.accessMode !== "ReadWriteMany") {
-        read.problem("storageAccessMode",
-            "pods of several replicas run on different nodes and cannot all mount a single-node volume",
-            `pulumi config set trading-bot:storageAccessMode ReadWriteMany --stack ${stack} (or persistenceEnabled false)`);
-    }
 
     const ingress = {
         enabled: read.boolean("ingressEnabled"),
@@ -206,7 +232,7 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
             `pulumi config set trading-bot:inClusterDatabases false --stack ${stack}`);
     }
     const database = {
-        host: read.string("databaseHost", rules.hostname),
+        host: read.string("databaseHost", rules.optional(rules.hostname)) || (inClusterDatabases ? IN_CLUSTER_HOSTS.databaseHost : ""),
         port: read.integer("databasePort", 1, 65535),
         name: read.string("databaseName", rules.identifier),
         user: read.string("databaseUser", rules.identifier),
@@ -217,9 +243,30 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
             `pulumi config set trading-bot:databaseSslMode verify-full --stack ${stack}`);
     }
     const redis = {
-        host: read.string("redisHost", rules.hostname),
+        host: read.string("redisHost", rules.optional(rules.hostname)) || (inClusterDatabases ? IN_CLUSTER_HOSTS.redisHost : ""),
         port: read.integer("redisPort", 1, 65535),
         db: read.integer("redisDb", 0, 15),
+        tls: read.boolean("redisTls"),
+        tlsServerName: read.string("redisTlsServerName", rules.optional(rules.hostname)),
+        tlsCaCert: read.string("redisTlsCaCert", rules.optional(rules.pemCertificate)),
+    };
+    if (isProd && !redis.tls) {
+        read.problem("redisTls", "prod talks to Redis over TLS, as it does to PostgreSQL (databaseSslMode)",
+            `pulumi config set trading-bot:redisTls true --stack ${stack}`);
+    }
+    if (!inClusterDatabases) {
+        // The chart's defaults named in-cluster Services, which a stack with external databases does not have.
+        for (const [key, what, host] of [["databaseHost", "PostgreSQL", database.host], ["redisHost", "Redis", redis.host]] as const) {
+            if (!host && !read.hasProblem(key)) {
+                read.problem(key,
+                    `must name your ${what} server: with inClusterDatabases false there is no in-cluster '${IN_CLUSTER_HOSTS[key]}' Service to reach`,
+                    `pulumi config set trading-bot:${key} <your ${what} host> --stack ${stack}`, "(not set)");
+            }
+        }
+    }
+    const databaseImages = {
+        postgres: read.string("postgresImage", rules.imageReference),
+        redis: read.string("redisImage", rules.imageReference),
     };
     const containerPort = read.integer("containerPort", 1024, 65535);
 
@@ -281,11 +328,35 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
             `pulumi config set trading-bot:kubeContext <context from 'kubectl config get-contexts'> --stack ${stack}`, "(not set)");
     }
 
+    const networkPolicy = {
+        enabled: read.boolean("networkPolicyEnabled"),
+        allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces", rules.dns1123Label(63)),
+        exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs", rules.cidr),
+        databaseEgressTo: read.stringArray("databaseEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
+        redisEgressTo: read.stringArray("redisEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
+        apiServerEgressCidrs: read.stringArray("apiServerEgressCidrs", rules.cidr),
+    };
+    if (networkPolicy.enabled && !inClusterDatabases) {
+        for (const [key, what, example] of [
+            ["databaseEgressTo", "PostgreSQL", "10.20.0.0/24"], ["redisEgressTo", "Redis", "10.20.1.0/24"],
+        ] as const) {
+            const peers = networkPolicy[key];
+            if (peers.length === 0) {
+                read.problem(key, `must say where your ${what} server is (CIDRs or namespace:<name>): the NetworkPolicy lets the bot reach nothing else on that port`,
+                    `pulumi config set --path 'trading-bot:${key}[0]' ${example} --stack ${stack}`);
+            } else if (isProd && peers.some((p) => "cidr" in p && p.cidr.endsWith("/0"))) {
+                read.problem(key, `prod narrows egress to where ${what} really is; a /0 opens the port to the whole internet`,
+                    `pulumi config set --path 'trading-bot:${key}[0]' ${example} --stack ${stack}`);
+            }
+        }
+    }
+
     const settings: Settings = {
         stack,
         environment,
         kubeContext,
         kubeconfig: read.string("kubeconfig", rules.any),
+        clusterIdentifier: read.string("clusterIdentifier", rules.optional(rules.dns1123Subdomain)) || stack,
         renderYamlToDirectory,
         name,
         namespace,
@@ -302,14 +373,16 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         rolloutTimeoutSeconds: read.integer("rolloutTimeoutSeconds", 60, 3600),
         leaderElection,
         highAvailability: read.boolean("highAvailability"),
-        networkPolicy: {
-            enabled: read.boolean("networkPolicyEnabled"),
-            allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces", rules.dns1123Label(63)),
-            exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs", rules.cidr),
+        placement: {
+            nodeSelector: Object.fromEntries(read.stringArray("nodeSelector", rules.nodeSelectorItem)
+                .map((item) => item.split("=") as [string, string])),
+            tolerations: read.stringArray("tolerations", rules.tolerationItem).map(rules.parseToleration),
         },
+        networkPolicy,
         storage,
         ingress,
         inClusterDatabases,
+        databaseImages,
         database,
         redis,
         trading,
@@ -361,13 +434,19 @@ class Reader {
         });
     }
 
+    /** Whether a problem was already recorded for the key (its value then is the fallback). */
+    hasProblem(key: ConfigKey): boolean {
+        const names = [`${PROJECT}:${key}`, `${PROJECT}:bots[${this.scope?.index}].${key}`];
+        return this.problems.items.some((p) => names.includes(p.key));
+    }
+
     private fallback<T>(key: ConfigKey): T {
         return this.spec(key).default as unknown as T;
     }
 
     string(key: ConfigKey, check: rules.Check): string {
         const value = this.text(key);
-        const error = check(value);
+        const error = rules.placeholder(value) ?? check(value);
         if (error) {
             this.problem(key, error.message, `pulumi config set trading-bot:${key} ${error.example}`);
             return this.fallback(key);
@@ -433,7 +512,7 @@ class Reader {
             return this.fallback(key);
         }
         for (const [i, item] of parsed.entries()) {
-            const error = check(item);
+            const error = rules.placeholder(item) ?? check(item);
             if (error) {
                 this.problem(key, `item ${i} (${JSON.stringify(item)}) ${error.message}`,
                     `pulumi config set --path 'trading-bot:${key}[${i}]' ${error.example}`);

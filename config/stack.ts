@@ -4,12 +4,18 @@ import { collectSettings, RawConfig, Settings } from "./settings";
 
 /** Keys that describe the stack, not a bot: every bot of a stack shares them. */
 export const STACK_WIDE_KEYS = [
-    "environment", "kubeContext", "kubeconfig", "namespace", "createNamespace", "inClusterDatabases",
-    "renderYamlToDirectory",
+    "environment", "kubeContext", "kubeconfig", "clusterIdentifier", "namespace", "createNamespace",
+    "inClusterDatabases", "postgresImage", "redisImage", "nodeSelector", "tolerations", "renderYamlToDirectory",
 ] as const;
 
 export interface StackSettings {
     stack: string;
+    /**
+     * The stack's own settings, from its top-level keys alone: what the shared resources (the
+     * namespace, the provider, the in-cluster databases) are made of. No bot's item changes them,
+     * so adding, removing or reordering bots never touches what every bot shares.
+     */
+    shared: Settings;
     /** One entry per bot; a stack without a `bots` list runs one bot from its top-level keys. */
     bots: Settings[];
 }
@@ -61,7 +67,11 @@ export function parseStack(stack: string, raw: RawConfig): StackSettings {
     if (!problems.empty) {
         throw new InvalidConfigError(stack, problems.items);
     }
-    return { stack, bots };
+    // With a bots list, the top-level keys are defaults that bots may override: a rule they break
+    // on their own (say, tradingEnabled with the keys set per bot) is no problem of the stack's. The
+    // stack-wide keys they hold were validated with every bot already.
+    const shared = items.length === 0 ? bots[0] : collectSettings(stack, topLevel, new ConfigProblems());
+    return { stack, shared, bots };
 }
 
 function parseBotItems(stack: string, text: string | undefined, problems: ConfigProblems): BotItem[] {

@@ -12,9 +12,13 @@ export interface DatabasePasswords {
  * Generated passwords for the in-cluster databases (@pulumi/random): secret in the state, shared
  * by the databases and the bot's Secret. Generated before either exists, so neither waits on the other.
  */
-export function generatePasswords(prefix: string): DatabasePasswords {
-    const password = (what: string) =>
-        new random.RandomPassword(`${prefix}-${what}-password`, { length: 32, special: false }).result;
+export function generatePasswords(
+    prefix: string,
+    opts: { parent: pulumi.Resource; aliasesOf: (password: string) => pulumi.Input<string>[] },
+): DatabasePasswords {
+    const password = (what: string) => new random.RandomPassword(`${prefix}-${what}-password`, { length: 32, special: false }, {
+        parent: opts.parent, aliases: opts.aliasesOf(`${what}-password`),
+    }).result;
     return { databasePassword: password("database"), redisPassword: password("redis") };
 }
 
@@ -24,7 +28,7 @@ export interface InClusterDatabasesArgs {
      * (database-password, redis-password) when the stack uses `existingSecret`.
      */
     credentials: { databasePassword: pulumi.Input<string>; redisPassword: pulumi.Input<string> } | { existingSecret: string };
-    /** The stack's settings: namespace, database and Redis hosts, ports, names, storage class. */
+    /** The stack's settings: database and Redis hosts, ports, names, images, storage class, placement. */
     settings: Settings;
     /** The namespace to run in (an output, so the databases wait for it to exist). */
     namespace: pulumi.Input<string>;
@@ -47,8 +51,8 @@ export class InClusterDatabases extends pulumi.ComponentResource {
             ...common,
             component: "postgres",
             host: db.host,
-            image: "postgres:17.6-alpine",
-            // The alpine image's postgres user.
+            image: settings.databaseImages.postgres,
+            // The postgres user of the official alpine image (and of the local cluster's image).
             uid: 70,
             port: db.port,
             dataPath: "/var/lib/postgresql/data",
@@ -62,6 +66,10 @@ export class InClusterDatabases extends pulumi.ComponentResource {
             passwordEnv: "POSTGRES_PASSWORD",
             // The server writes its socket and lock files here.
             writablePaths: ["/var/run/postgresql", "/tmp"],
+            // The server's own check: accepting connections, not just a listening socket.
+            ready: ["pg_isready", "--host", "127.0.0.1", "--port", String(db.port), "--username", db.user, "--dbname", db.name],
+            // First start runs initdb and creates the database: give it time before liveness counts.
+            startupSeconds: 150,
         }, child);
 
         const redis = settings.redis;
@@ -69,15 +77,23 @@ export class InClusterDatabases extends pulumi.ComponentResource {
             ...common,
             component: "redis",
             host: redis.host,
-            image: "redis:7.4-alpine",
-            // The alpine image's redis user.
+            image: settings.databaseImages.redis,
+            // The redis user of the official alpine image (and of the local cluster's image).
             uid: 999,
             port: redis.port,
             dataPath: "/data",
-            args: ["redis-server", "--port", String(redis.port), "--requirepass", "$(REDIS_PASSWORD)", "--appendonly", "yes", "--dir", "/data"],
+            // The password reaches redis-server through its standard input (a here-document from
+            // the shell's builtins), never its command line, where any process could read it.
+            command: ["/bin/sh", "-c",
+                `exec redis-server - --port ${redis.port} --appendonly yes --dir /data <<EOF\nrequirepass $REDIS_PASSWORD\nEOF\n`],
             password: password("redisPassword"),
-            passwordEnv: "REDIS_PASSWORD",
+            // redis-cli reads REDISCLI_AUTH for the readiness check.
+            passwordEnv: ["REDIS_PASSWORD", "REDISCLI_AUTH"],
             writablePaths: ["/tmp"],
+            // redis-cli exits 0 on an error reply too: compare the answer.
+            ready: ["/bin/sh", "-c", `[ "$(redis-cli -h 127.0.0.1 -p ${redis.port} ping)" = PONG ]`],
+            // Loading a large append-only file on start takes a while.
+            startupSeconds: 150,
         }, child);
 
         this.registerOutputs({});

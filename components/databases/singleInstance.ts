@@ -2,8 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../../config";
 import { OWNED_BY_PULUMI } from "../ownership";
+import { BOT_POD_LABELS } from "../tradingBot/naming";
+import { podPlacement } from "../placement";
 
-/** One single-replica stateful server (PostgreSQL or Redis) with its PVC, Service and (unless given one) Secret. */
+/** One single-replica stateful server (PostgreSQL or Redis) with its PVC, Service, NetworkPolicy and (unless given one) Secret. */
 export interface SingleInstanceArgs {
     settings: Settings;
     namespace: pulumi.Input<string>;
@@ -17,18 +19,39 @@ export interface SingleInstanceArgs {
     port: number;
     dataPath: string;
     env?: k8s.types.input.core.v1.EnvVar[];
-    args?: string[];
+    /** The container's command, when the image's own entrypoint is not enough. */
+    command?: string[];
     /** The password: a value (kept in a Secret of its own) or a key of an existing Secret. */
     password: { value: pulumi.Input<string> } | { existingSecret: string; key: string };
-    passwordEnv: string;
+    /** The environment variable(s) that carry the password. */
+    passwordEnv: string | string[];
     /** Paths the server writes besides its data directory (the root filesystem is read-only). */
     writablePaths: string[];
+    /** The server's own readiness check (exit 0 when it serves). */
+    ready: string[];
+    /** How long a first start (initialisation, loading data) may take before liveness counts. */
+    startupSeconds: number;
+}
+
+/**
+ * Labels that find an in-cluster database's pods: within its namespace the server is the only
+ * pod of its name. The Service, the NetworkPolicy and the bot's egress select by these alone, so
+ * they also find pods of a Deployment whose selector an older release of this program chose
+ * (see ignoreChanges below).
+ */
+export function databasePods(component: string): Record<string, string> {
+    return { "app.kubernetes.io/name": component };
+}
+
+/** Labels that select one in-cluster database's pods for its Deployment. */
+export function databaseSelector(namespace: string, component: string): Record<string, string> {
+    return { "app.kubernetes.io/name": component, "app.kubernetes.io/instance": `${namespace}-${component}` };
 }
 
 export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourceOptions): void {
     const name = a.host;
     const logical = `${a.parentName}-${a.component}`;
-    const selector = { "app.kubernetes.io/name": a.component, "app.kubernetes.io/instance": `${a.settings.name}-${a.component}` };
+    const selector = databaseSelector(a.settings.namespace, a.component);
     const labels = {
         ...selector,
         "app.kubernetes.io/part-of": "trading-bot",
@@ -36,6 +59,7 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
         "trading-bot.io/environment": a.settings.environment,
     };
     const metadata = { name, namespace: a.namespace, labels, annotations: OWNED_BY_PULUMI };
+    const byName = databasePods(a.component);
 
     const passwordRef = "value" in a.password
         ? {
@@ -56,6 +80,7 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
         },
     }, opts);
     const scratch = a.writablePaths.map((path, i) => ({ name: `scratch-${i}`, path }));
+    const check = { exec: { command: a.ready }, timeoutSeconds: 5 };
     new k8s.apps.v1.Deployment(`${logical}-deployment`, {
         metadata,
         spec: {
@@ -72,17 +97,21 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
                         runAsNonRoot: true, runAsUser: a.uid, runAsGroup: a.uid, fsGroup: a.uid,
                         seccompProfile: { type: "RuntimeDefault" },
                     },
+                    ...podPlacement(a.settings),
                     containers: [{
                         name: a.component,
                         image: a.image,
-                        args: a.args,
+                        command: a.command,
                         env: [
                             ...(a.env ?? []),
-                            { name: a.passwordEnv, valueFrom: { secretKeyRef: passwordRef } },
+                            ...[a.passwordEnv].flat().map((env) => ({ name: env, valueFrom: { secretKeyRef: passwordRef } })),
                         ],
                         ports: [{ name: a.component, containerPort: a.port }],
-                        readinessProbe: { tcpSocket: { port: a.port }, periodSeconds: 5 },
-                        livenessProbe: { tcpSocket: { port: a.port }, periodSeconds: 10, failureThreshold: 6 },
+                        startupProbe: { ...check, periodSeconds: 5, failureThreshold: Math.ceil(a.startupSeconds / 5) },
+                        readinessProbe: { ...check, periodSeconds: 5, failureThreshold: 3 },
+                        // Liveness asks less than readiness: a server busy with a long query or
+                        // a rewrite of its log is not ready, but must not be killed for it.
+                        livenessProbe: { tcpSocket: { port: a.port }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
                         resources: {
                             requests: { cpu: "100m", memory: "256Mi" },
                             limits: { cpu: "500m", memory: "256Mi" },
@@ -105,9 +134,25 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
                 },
             },
         },
-    }, opts);
+    }, {
+        ...opts,
+        // A Deployment's selector cannot change (a change replaces it). Stacks deployed before the
+        // databases had an owner of their own keep the selector (and matching pod label) their
+        // first bot gave them; new stacks get the one above, which no bot edit changes.
+        ignoreChanges: ["spec.selector", 'spec.template.metadata.labels["app.kubernetes.io/instance"]'],
+    });
     new k8s.core.v1.Service(`${logical}-service`, {
         metadata,
-        spec: { type: "ClusterIP", selector, ports: [{ name: a.component, port: a.port, targetPort: a.component }] },
+        spec: { type: "ClusterIP", selector: byName, ports: [{ name: a.component, port: a.port, targetPort: a.component }] },
+    }, opts);
+    // Only the stack's bots may connect; the server itself opens no connection.
+    new k8s.networking.v1.NetworkPolicy(`${logical}-networkpolicy`, {
+        metadata,
+        spec: {
+            podSelector: { matchLabels: byName },
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: [{ podSelector: { matchLabels: BOT_POD_LABELS } }], ports: [{ protocol: "TCP", port: a.port }] }],
+            egress: [],
+        },
     }, opts);
 }

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import { createHash, createHmac } from "crypto";
 import { SecretKey, Settings, SECRET_DATA_KEYS } from "../../config";
 import { meta, Naming } from "./naming";
+import { REDIS_CA_FILE, TLS_DIR } from "./workload";
 
 /** Secret values the bot's Secret holds, all secret outputs. */
 export type SecretValues = Partial<Record<SecretKey, pulumi.Input<string>>>;
@@ -23,6 +24,9 @@ export function configData(settings: Settings, n: Naming): Record<string, string
         REDIS_HOST: settings.redis.host,
         REDIS_PORT: String(settings.redis.port),
         REDIS_DB: String(settings.redis.db),
+        REDIS_TLS: String(settings.redis.tls),
+        ...(settings.redis.tls ? { REDIS_TLS_SERVER_NAME: settings.redis.tlsServerName || settings.redis.host } : {}),
+        ...(settings.redis.tls && settings.redis.tlsCaCert ? { REDIS_TLS_CA_FILE: `${TLS_DIR}/${REDIS_CA_FILE}` } : {}),
         TRADING_ENABLED: String(t.enabled),
         MAX_POSITIONS: String(t.maxPositions),
         RISK_PER_TRADE: String(t.riskPerTrade),
@@ -43,6 +47,8 @@ export function checksum(value: string): string {
 
 export interface Configuration {
     configMapName: pulumi.Output<string>;
+    /** The ConfigMap with the CA certificates the bot trusts for Redis, when the stack names some. */
+    tlsConfigMapName?: pulumi.Output<string>;
     /** Name of the Secret the pods read (created here, or the existing one). */
     secretName: pulumi.Output<string>;
     /** Pod template annotations that change, and so roll the pods, when the content changes. */
@@ -64,9 +70,17 @@ export function createConfiguration(
     const checksums: Record<string, pulumi.Input<string>> = {
         "checksum/config": checksum(JSON.stringify(data)),
     };
+    // Certificates are files, not environment: a ConfigMap of their own, mounted.
+    const tlsConfigMapName = settings.redis.tls && settings.redis.tlsCaCert
+        ? new k8s.core.v1.ConfigMap(`${n.name}-tls`, {
+            metadata: meta(n, `${n.name}-tls`),
+            data: { [REDIS_CA_FILE]: settings.redis.tlsCaCert },
+        }, opts).metadata.name
+        : undefined;
+    if (tlsConfigMapName) checksums["checksum/tls"] = checksum(settings.redis.tlsCaCert);
 
     if (settings.existingSecret) {
-        return { configMapName: configMap.metadata.name, secretName: pulumi.output(settings.existingSecret), checksums };
+        return { configMapName: configMap.metadata.name, tlsConfigMapName, secretName: pulumi.output(settings.existingSecret), checksums };
     }
 
     const stringData: Record<string, pulumi.Input<string>> = {};
@@ -80,7 +94,7 @@ export function createConfiguration(
         stringData: pulumi.secret(stringData),
     }, opts);
     checksums["checksum/secret"] = secretChecksum(n, stringData, opts);
-    return { configMapName: configMap.metadata.name, secretName: secret.metadata.name, checksums };
+    return { configMapName: configMap.metadata.name, tlsConfigMapName, secretName: secret.metadata.name, checksums };
 }
 
 /**

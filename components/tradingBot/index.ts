@@ -1,14 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings } from "../../config";
+import { Settings, usesVolumePerReplica } from "../../config";
 import { createConfiguration, SecretValues } from "./configuration";
 import { naming } from "./naming";
-import { createNamespace } from "./namespace";
-import { createIngress, createNetworkPolicy, createService } from "./network";
+import { createIngress, createNetworkPolicy, createPeersService, createService } from "./network";
 import { createRbac } from "./rbac";
 import { createAutoscaler, createDisruptionBudget } from "./scaling";
 import { createDataVolume } from "./storage";
-import { createDeployment } from "./workload";
+import { TRADING_BOT_TYPE } from "./type";
+import { createWorkload } from "./workload";
 
 export { SecretValues } from "./configuration";
 
@@ -20,61 +20,60 @@ export interface TradingBotArgs {
      * Redis passwords. Ignored when `settings.existingSecret` names a Secret to use instead.
      */
     secrets: SecretValues;
-    /**
-     * A namespace another bot of the stack created, to share instead of creating one.
-     * Defaults to creating the namespace when `settings.createNamespace`, else using the named one.
-     */
-    sharedNamespace?: k8s.core.v1.Namespace;
+    /** The namespace resource, when the stack creates it: the bot's objects are created after it. */
+    namespace?: k8s.core.v1.Namespace;
 }
 
 /**
- * The trading bot: namespace, RBAC, configuration, Secret, data volume, Deployment, Service and,
- * as the settings ask, Ingress, autoscaler, disruption budget and network policy.
+ * The trading bot: RBAC, configuration, Secret, data volume(s), Deployment or StatefulSet, Service
+ * and, as the settings ask, Ingress, autoscaler, disruption budget and network policy. Everything
+ * it creates is its own: shared things (the namespace, the databases) belong to the stack.
  * The kubernetes provider flows down from the component's options.
  */
 export class TradingBot extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
-    /** The namespace this bot created, if it created one (other bots of the stack share it). */
-    readonly namespaceResource?: k8s.core.v1.Namespace;
     readonly serviceName: pulumi.Output<string>;
     readonly servicePort: number;
-    readonly deploymentName: pulumi.Output<string>;
+    /** The Deployment's or StatefulSet's name. */
+    readonly workloadName: pulumi.Output<string>;
+    readonly workloadKind: "Deployment" | "StatefulSet";
 
     constructor(name: string, args: TradingBotArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("trading-bot:index:TradingBot", name, {}, opts);
+        super(TRADING_BOT_TYPE, name, {}, opts);
         const { settings } = args;
         const n = naming(settings);
-        const child: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
-
-        const namespace = args.sharedNamespace ?? createNamespace(settings, child);
-        this.namespaceResource = args.sharedNamespace ? undefined : namespace;
-        this.namespace = namespace ? namespace.metadata.name : pulumi.output(settings.namespace);
-        // Everything else lives in the namespace: create it first, delete it last.
-        const inNamespace: pulumi.CustomResourceOptions = { ...child, dependsOn: namespace ? [namespace] : [] };
+        // No deleteBeforeReplace here: the provider already deletes first when an object that
+        // must be replaced keeps its name, and nothing else should ever be deleted first.
+        const inNamespace: pulumi.CustomResourceOptions = { parent: this, dependsOn: args.namespace ? [args.namespace] : [] };
 
         const serviceAccountName = createRbac(settings, n, inNamespace);
         const configuration = createConfiguration(settings, n, args.secrets, inNamespace);
         const pvcName = createDataVolume(settings, n, inNamespace);
-        const deployment = createDeployment(settings, n, {
+        const peersServiceName = usesVolumePerReplica(settings) ? createPeersService(settings, n, inNamespace) : undefined;
+        const workload = createWorkload(settings, n, {
             serviceAccountName,
             configMapName: configuration.configMapName,
+            tlsConfigMapName: configuration.tlsConfigMapName,
             secretName: configuration.secretName,
             checksums: configuration.checksums,
             pvcName,
+            peersServiceName,
         }, inNamespace);
         const service = createService(settings, n, inNamespace);
         createIngress(settings, n, service, inNamespace);
-        createAutoscaler(settings, n, deployment, inNamespace);
+        createAutoscaler(settings, n, workload, inNamespace);
         createDisruptionBudget(settings, n, inNamespace);
         createNetworkPolicy(settings, n, inNamespace);
 
+        this.namespace = args.namespace ? args.namespace.metadata.name : pulumi.output(settings.namespace);
         this.serviceName = service.metadata.name;
         this.servicePort = settings.containerPort;
-        this.deploymentName = deployment.metadata.name;
+        this.workloadName = workload.name;
+        this.workloadKind = workload.kind;
         this.registerOutputs({
             namespace: this.namespace,
             serviceName: this.serviceName,
-            deploymentName: this.deploymentName,
+            workloadName: this.workloadName,
         });
     }
 }

@@ -8,6 +8,8 @@ export interface Naming {
     configMap: string;
     secret: string;
     pvc: string;
+    /** The headless Service that gives a StatefulSet's pods their identity. */
+    peers: string;
     lease: string;
     /** Labels on every object the bot owns. */
     labels: Record<string, string>;
@@ -15,11 +17,17 @@ export interface Naming {
     selector: Record<string, string>;
 }
 
+/** Labels every bot pod of a stack carries, whatever the bot: what the databases let in. */
+export const BOT_POD_LABELS = {
+    "app.kubernetes.io/name": "trading-bot",
+    "app.kubernetes.io/component": "bot",
+} as const;
+
 export function naming(settings: Settings): Naming {
     const selector = {
-        "app.kubernetes.io/name": "trading-bot",
+        "app.kubernetes.io/name": BOT_POD_LABELS["app.kubernetes.io/name"],
         "app.kubernetes.io/instance": settings.name,
-        "app.kubernetes.io/component": "bot",
+        "app.kubernetes.io/component": BOT_POD_LABELS["app.kubernetes.io/component"],
     };
     return {
         name: settings.name,
@@ -27,6 +35,7 @@ export function naming(settings: Settings): Naming {
         configMap: `${settings.name}-config`,
         secret: settings.existingSecret || `${settings.name}-secrets`,
         pvc: `${settings.name}-data`,
+        peers: `${settings.name}-peers`,
         lease: `${settings.name}-leader`,
         selector,
         labels: {

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings } from "../../config";
+import { EgressPeer, Settings } from "../../config";
+import { databasePods } from "../databases/singleInstance";
 import { meta, Naming } from "./naming";
 
 export function createService(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
@@ -18,6 +19,21 @@ export function createService(settings: Settings, n: Naming, opts: pulumi.Custom
             ports: [{ name: "http", port: settings.containerPort, targetPort: "http", protocol: "TCP" }],
         },
     }, opts);
+}
+
+/**
+ * The headless Service a StatefulSet names as its `serviceName`: it gives each replica a stable
+ * DNS name (<pod>.<bot>-peers). Clients use the ClusterIP Service above.
+ */
+export function createPeersService(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    return new k8s.core.v1.Service(`${n.name}-peers`, {
+        metadata: meta(n, n.peers),
+        spec: {
+            clusterIP: "None",
+            selector: n.selector,
+            ports: [{ name: "http", port: settings.containerPort, targetPort: "http", protocol: "TCP" }],
+        },
+    }, opts).metadata.name;
 }
 
 /** Response headers the ingress controller adds to every response. */
@@ -71,23 +87,37 @@ function asArray(deps: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<
 }
 
 type NetworkPolicyRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
+type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 
-/** Egress the bot needs: DNS, PostgreSQL, Redis, HTTPS to the exchange, and the API server for its Lease. */
+function peer(p: EgressPeer): NetworkPolicyPeer {
+    return "cidr" in p
+        ? { ipBlock: { cidr: p.cidr } }
+        : { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": p.namespace } } };
+}
+
+/**
+ * Egress the bot needs, each to where the user declared it is: DNS, PostgreSQL and Redis (the
+ * in-cluster servers by their pods, external ones by databaseEgressTo/redisEgressTo), HTTPS to
+ * the exchange, and the API server for its Lease.
+ */
 export function egressRules(settings: Settings): NetworkPolicyRule[] {
-    const anywhere = [{ ipBlock: { cidr: "0.0.0.0/0" } }];
     const tcp = (port: number) => ({ protocol: "TCP", port });
+    const database = (component: string, declared: EgressPeer[]): NetworkPolicyPeer[] => settings.inClusterDatabases
+        ? [{ podSelector: { matchLabels: databasePods(component) } }]
+        : declared.map(peer);
+    const np = settings.networkPolicy;
     const rules: NetworkPolicyRule[] = [
         {
             to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }],
             ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
         },
-        { to: anywhere, ports: [tcp(settings.database.port)] },
-        { to: anywhere, ports: [tcp(settings.redis.port)] },
-        { to: settings.networkPolicy.exchangeEgressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(443)] },
+        { to: database("postgres", np.databaseEgressTo), ports: [tcp(settings.database.port)] },
+        { to: database("redis", np.redisEgressTo), ports: [tcp(settings.redis.port)] },
+        { to: np.exchangeEgressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(443)] },
     ];
     if (settings.leaderElection) {
         // The API server behind the `kubernetes` Service listens on 443 or 6443 depending on the cluster.
-        rules.push({ to: anywhere, ports: [tcp(443), tcp(6443)] });
+        rules.push({ to: np.apiServerEgressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(443), tcp(6443)] });
     }
     return rules;
 }

@@ -2,10 +2,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { runsSeveralReplicas, Settings } from "../../config";
 import { meta, Naming } from "./naming";
+import { Workload } from "./workload";
 
 /** CPU- and memory-based HorizontalPodAutoscaler (autoscaling/v2), when autoscaling is on. */
 export function createAutoscaler(
-    settings: Settings, n: Naming, deployment: k8s.apps.v1.Deployment, opts: pulumi.CustomResourceOptions,
+    settings: Settings, n: Naming, workload: Workload, opts: pulumi.CustomResourceOptions,
 ): void {
     if (!settings.autoscaling.enabled) return;
     const utilization = (name: string, averageUtilization: number) => ({
@@ -15,7 +16,7 @@ export function createAutoscaler(
     new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${n.name}-hpa`, {
         metadata: meta(n, n.name),
         spec: {
-            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+            scaleTargetRef: { apiVersion: "apps/v1", kind: workload.kind, name: workload.name },
             minReplicas: settings.autoscaling.minReplicas,
             maxReplicas: settings.autoscaling.maxReplicas,
             metrics: [

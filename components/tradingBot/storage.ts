@@ -1,18 +1,19 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings } from "../../config";
+import { Settings, usesVolumePerReplica } from "../../config";
 import { meta, Naming } from "./naming";
+import { dataVolumeMetadata } from "./workload";
 
-/** The claim for trading data and logs, or undefined when persistence is off (an emptyDir then). */
+/**
+ * The claim for trading data and logs that the bot's pods share, or undefined when there is none:
+ * persistence off (an emptyDir then), or a volume per replica (the StatefulSet's claim template).
+ */
 export function createDataVolume(
     settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions,
 ): pulumi.Output<string> | undefined {
-    if (!settings.storage.enabled) return undefined;
-    const backup = settings.storage.backup
-        ? { labels: { "trading-bot.io/backup": "enabled" }, annotations: { "trading-bot.io/backup-schedule": "daily" } }
-        : {};
+    if (!settings.storage.enabled || usesVolumePerReplica(settings)) return undefined;
     const pvc = new k8s.core.v1.PersistentVolumeClaim(`${n.name}-data`, {
-        metadata: meta(n, n.pvc, backup),
+        metadata: meta(n, n.pvc, dataVolumeMetadata(settings)),
         spec: {
             accessModes: [settings.storage.accessMode],
             storageClassName: settings.storage.className,

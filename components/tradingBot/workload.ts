@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings, SECRET_DATA_KEYS } from "../../config";
+import { Settings, SECRET_DATA_KEYS, usesVolumePerReplica } from "../../config";
+import { podPlacement } from "../placement";
 import { meta, Naming } from "./naming";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -33,9 +34,13 @@ export const containerSecurityContext: k8s.types.input.core.v1.SecurityContext =
 export interface WorkloadInputs {
     serviceAccountName: pulumi.Input<string>;
     configMapName: pulumi.Input<string>;
+    tlsConfigMapName?: pulumi.Input<string>;
     secretName: pulumi.Input<string>;
     checksums: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** The shared data claim (a Deployment's), if any. */
     pvcName?: pulumi.Input<string>;
+    /** The headless Service of a StatefulSet. */
+    peersServiceName?: pulumi.Input<string>;
 }
 
 /** Which Secret keys the bot must find: the Binance keys only when it trades. */
@@ -80,12 +85,17 @@ export function botContainer(settings: Settings, n: Naming, inputs: WorkloadInpu
             { name: "data", mountPath: "/app/data", subPath: "data" },
             { name: "data", mountPath: "/app/logs", subPath: "logs" },
             { name: "tmp", mountPath: "/tmp" },
+            ...(inputs.tlsConfigMapName ? [{ name: "tls", mountPath: TLS_DIR, readOnly: true }] : []),
         ],
     };
 }
 
+/** Where the bot finds the CA certificates of its TLS connections (mounted from the ConfigMap). */
+export const TLS_DIR = "/app/tls";
+export const REDIS_CA_FILE = "redis-ca.crt";
+
 /** Spreads replicas over nodes and zones, for prod. */
-function placement(settings: Settings, n: Naming): Partial<PodSpec> {
+function spread(settings: Settings, n: Naming): Partial<PodSpec> {
     if (!settings.highAvailability) return {};
     return {
         affinity: {
@@ -112,46 +122,101 @@ export function podAnnotations(settings: Settings): Record<string, string> {
     };
 }
 
-export function createDeployment(
+/** The bot's workload: a Deployment, or a StatefulSet where each replica needs a volume of its own. */
+export interface Workload {
+    kind: "Deployment" | "StatefulSet";
+    name: pulumi.Output<string>;
+}
+
+export function createWorkload(
     settings: Settings, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
-): k8s.apps.v1.Deployment {
+): Workload {
     const timeout = `${settings.rolloutTimeoutSeconds}s`;
+    const annotations = pulumi.output(inputs.checksums).apply((c) => ({ ...podAnnotations(settings), ...c }));
+    const template = {
+        metadata: { labels: n.labels, annotations },
+        spec: {
+            serviceAccountName: inputs.serviceAccountName,
+            automountServiceAccountToken: settings.leaderElection,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: settings.terminationGracePeriodSeconds,
+            securityContext: podSecurityContext,
+            imagePullSecrets: settings.image.pullSecrets.map((name) => ({ name })),
+            containers: [botContainer(settings, n, inputs)],
+            volumes: [
+                ...(usesVolumePerReplica(settings) ? [] : [inputs.pvcName
+                    ? { name: "data", persistentVolumeClaim: { claimName: inputs.pvcName } }
+                    : { name: "data", emptyDir: { sizeLimit: settings.storage.size } }]),
+                { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+                ...(inputs.tlsConfigMapName ? [{ name: "tls", configMap: { name: inputs.tlsConfigMapName } }] : []),
+            ],
+            ...podPlacement(settings),
+            ...spread(settings, n),
+        },
+    };
+    // When the HPA owns the replica count the workload must not set it, or every `pulumi up`
+    // would fight the autoscaler over spec.replicas (pulumi-kubernetes#2491).
+    const replicas = settings.autoscaling.enabled ? {} : { replicas: settings.replicas };
+    const options = { ...opts, customTimeouts: { create: timeout, update: timeout } };
+
+    if (usesVolumePerReplica(settings)) {
+        // Zonal block storage (gp3, pd-ssd, Premium SSD) is ReadWriteOnce and lives in one zone:
+        // each replica gets its own claim, bound in the zone its pod is scheduled to.
+        const statefulSet = new k8s.apps.v1.StatefulSet(`${n.name}-statefulset`, {
+            metadata: meta(n, n.name),
+            spec: {
+                ...replicas,
+                serviceName: inputs.peersServiceName!,
+                // Replicas start and stop side by side: only the Lease holder trades, so there is
+                // no ordering to keep, and a lost node must not hold the others back.
+                podManagementPolicy: "Parallel",
+                // One pod at a time, each replaced only once the one before is ready again.
+                updateStrategy: { type: "RollingUpdate" },
+                revisionHistoryLimit: 5,
+                minReadySeconds: 5,
+                // Trading data outlives the StatefulSet and a scale-down: delete claims by hand.
+                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+                selector: { matchLabels: n.selector },
+                template,
+                volumeClaimTemplates: [{
+                    metadata: {
+                        name: "data",
+                        labels: { ...n.labels, ...dataVolumeMetadata(settings).labels },
+                        annotations: dataVolumeMetadata(settings).annotations,
+                    },
+                    spec: {
+                        accessModes: [settings.storage.accessMode],
+                        storageClassName: settings.storage.className,
+                        resources: { requests: { storage: settings.storage.size } },
+                    },
+                }],
+            },
+        }, options);
+        return { kind: "StatefulSet", name: statefulSet.metadata.name };
+    }
+
     // A bot without leader election must never run twice, not even during a rollout: Recreate.
     // With leader election a new pod may start before the old one stops; only the leader trades.
     const strategy = settings.leaderElection
         ? { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
         : { type: "Recreate" };
-    const annotations = pulumi.output(inputs.checksums).apply((c) => ({ ...podAnnotations(settings), ...c }));
-
-    return new k8s.apps.v1.Deployment(`${n.name}-deployment`, {
+    const deployment = new k8s.apps.v1.Deployment(`${n.name}-deployment`, {
         metadata: meta(n, n.name),
         spec: {
-            // When the HPA owns the replica count the Deployment must not set it, or every
-            // `pulumi up` would fight the autoscaler over spec.replicas (pulumi-kubernetes#2491).
-            ...(settings.autoscaling.enabled ? {} : { replicas: settings.replicas }),
+            ...replicas,
             revisionHistoryLimit: 5,
             progressDeadlineSeconds: settings.rolloutTimeoutSeconds,
             selector: { matchLabels: n.selector },
             strategy,
-            template: {
-                metadata: { labels: n.labels, annotations },
-                spec: {
-                    serviceAccountName: inputs.serviceAccountName,
-                    automountServiceAccountToken: settings.leaderElection,
-                    enableServiceLinks: false,
-                    terminationGracePeriodSeconds: settings.terminationGracePeriodSeconds,
-                    securityContext: podSecurityContext,
-                    imagePullSecrets: settings.image.pullSecrets.map((name) => ({ name })),
-                    containers: [botContainer(settings, n, inputs)],
-                    volumes: [
-                        inputs.pvcName
-                            ? { name: "data", persistentVolumeClaim: { claimName: inputs.pvcName } }
-                            : { name: "data", emptyDir: { sizeLimit: settings.storage.size } },
-                        { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
-                    ],
-                    ...placement(settings, n),
-                },
-            },
+            template,
         },
-    }, { ...opts, customTimeouts: { create: timeout, update: timeout } });
+    }, options);
+    return { kind: "Deployment", name: deployment.metadata.name };
+}
+
+/** Backup labels and annotations of a data volume (Velero), when backups are on. */
+export function dataVolumeMetadata(settings: Settings): { labels?: Record<string, string>; annotations?: Record<string, string> } {
+    return settings.storage.backup
+        ? { labels: { "trading-bot.io/backup": "enabled" }, annotations: { "trading-bot.io/backup-schedule": "daily" } }
+        : {};
 }

@@ -152,8 +152,30 @@ async function waitForRegistrations(): Promise<void> {
 }
 
 /** The config of a stack as the CLI would build it: project defaults, then the stack file. */
+/**
+ * What a user fills in for the committed stack files' placeholders (`<...>`), in tests: the
+ * cluster's context and, for prod, where its external databases are.
+ */
+export function placeholderValues(stack: string): StackConfig {
+    return {
+        kubeContext: `${stack}-cluster`,
+        databaseHost: "postgres.db.example.internal",
+        redisHost: "redis.cache.example.internal",
+        databaseEgressTo: JSON.stringify(["10.20.0.0/24"]),
+        redisEgressTo: JSON.stringify(["10.20.1.0/24"]),
+    };
+}
+
+/** The keys of a stack's config whose value is still a stack file placeholder. */
+export function placeholderKeys(config: StackConfig): string[] {
+    return Object.keys(config).filter((k) => /^<[^<>]+>$/.test(config[k]) || /^\["<[^<>]+>"\]$/.test(config[k]));
+}
+
+/** A stack's complete config as the program sees it, its placeholders filled in as a user would. */
 export function stackConfig(stack: string, overrides: StackConfig = {}): StackConfig {
-    return { ...projectDefaults(), ...stackFileConfig(stack), ...overrides };
+    const file = stackFileConfig(stack);
+    const filled = Object.fromEntries(placeholderKeys(file).map((k) => [k, placeholderValues(stack)[k]]));
+    return { ...projectDefaults(), ...file, ...filled, ...overrides };
 }
 
 export function byType(resources: RecordedResource[], type: string): RecordedResource[] {
@@ -192,4 +214,20 @@ export function revealSecrets(value: any): any {
 
 export function isSecretValue(value: any): boolean {
     return value !== null && typeof value === "object" && SECRET_SIG in value;
+}
+
+/** A bot's workload: its Deployment, or its StatefulSet where each replica has a volume of its own. */
+export function botWorkload(resources: RecordedResource[], bot = "trading-bot"): RecordedResource {
+    const found = resources.filter((r) =>
+        (r.type === "kubernetes:apps/v1:Deployment" && r.name === `${bot}-deployment`)
+        || (r.type === "kubernetes:apps/v1:StatefulSet" && r.name === `${bot}-statefulset`));
+    if (found.length !== 1) throw new Error(`expected one workload of bot ${bot}, found ${found.length}`);
+    return found[0];
+}
+
+/** The data claim of a bot's pods: its PVC, or its StatefulSet's claim template. */
+export function botDataClaim(resources: RecordedResource[], bot = "trading-bot"): { metadata: any; spec: any } {
+    const workload = botWorkload(resources, bot);
+    if (workload.type === "kubernetes:apps/v1:StatefulSet") return workload.inputs.spec.volumeClaimTemplates[0];
+    return one(resources, "kubernetes:core/v1:PersistentVolumeClaim", `${bot}-data`).inputs;
 }

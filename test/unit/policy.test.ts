@@ -656,7 +656,7 @@ describe("policy pack", () => {
             dev: [],
             staging: [],
             // The committed prod stack pins imageTag 1.0.0 and no digest: a reminder, not a block.
-            prod: [/^prod-images-pinned-by-digest: Deployment trading-prod\/trading-bot, container trading-bot image ghcr\.io\/example\/trading-bot:1\.0\.0 is pinned by tag only/],
+            prod: [/^prod-images-pinned-by-digest: StatefulSet trading-prod\/trading-bot, container trading-bot image ghcr\.io\/example\/trading-bot:1\.0\.0 is pinned by tag only/],
         };
         for (const stack of ["dev", "staging", "prod"] as const) {
             it(`${stack}: no mandatory violation; advisories as expected`, async () => {
@@ -677,7 +677,7 @@ describe("policy pack", () => {
                 const advisories = findings.filter((f) => f.level === "advisory").map((f) => f.message);
                 assert.strictEqual(advisories.length, EXPECTED_ADVISORIES[stack].length, JSON.stringify(advisories, null, 1));
                 EXPECTED_ADVISORIES[stack].forEach((pattern, i) => assert.match(advisories[i], pattern));
-                assert.ok(resources.some((r) => r.type === T.deployment), "the stack deploys the bot");
+                assert.ok(resources.some((r) => r.type === T.deployment || r.type === "kubernetes:apps/v1:StatefulSet"), "the stack deploys the bot");
             });
         }
     });

@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import {
     byType, isSecretValue, one, RecordedResource, redactSecrets, revealSecrets, runProgram, stackConfig,
-    StackRun, TEST_SECRETS, withTestSecrets,
+    StackRun, TEST_SECRETS, withTestSecrets, botWorkload,
 } from "./harness";
 
 const STACKS = ["dev", "staging", "prod"] as const;
@@ -17,7 +17,8 @@ async function evaluate(stack: string, overrides: Record<string, string> = {}): 
 }
 
 function podSpecs(resources: RecordedResource[]) {
-    return byType(resources, DEPLOYMENT).map((d) => ({ name: d.name, spec: d.inputs.spec.template.spec }));
+    return [...byType(resources, DEPLOYMENT), ...byType(resources, "kubernetes:apps/v1:StatefulSet")]
+        .map((d) => ({ name: d.name, spec: d.inputs.spec.template.spec }));
 }
 
 describe("security", () => {
@@ -46,7 +47,7 @@ describe("security", () => {
             });
 
             it("the bot runs as UID/GID 1000 with fsGroup 1000 and writes only to its volumes", () => {
-                const spec = one(r.resources, DEPLOYMENT, "trading-bot-deployment").inputs.spec.template.spec;
+                const spec = botWorkload(r.resources).inputs.spec.template.spec;
                 assert.deepStrictEqual(
                     [spec.securityContext.runAsUser, spec.securityContext.runAsGroup, spec.securityContext.fsGroup],
                     [1000, 1000, 1000]);
@@ -64,7 +65,7 @@ describe("security", () => {
                 const role = one(r.resources, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs;
                 const text = JSON.stringify(role.rules ?? []);
                 assert.ok(!text.includes("*"), `wildcard in ${text}`);
-                const deployment = one(r.resources, DEPLOYMENT, "trading-bot-deployment").inputs.spec.template.spec;
+                const deployment = botWorkload(r.resources).inputs.spec.template.spec;
                 if (stack === "dev") {
                     assert.strictEqual(role.rules, undefined, "no rules: the bot does not talk to the API");
                     assert.strictEqual(deployment.automountServiceAccountToken, false);
@@ -102,7 +103,7 @@ describe("security", () => {
             });
 
             it("the HPA alone owns the replica count when autoscaling is on", () => {
-                const deployment = one(r.resources, DEPLOYMENT, "trading-bot-deployment").inputs;
+                const deployment = botWorkload(r.resources).inputs;
                 const hpas = byType(r.resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
                 if (stack === "dev") {
                     assert.strictEqual(hpas.length, 0);
@@ -110,7 +111,7 @@ describe("security", () => {
                 } else {
                     assert.strictEqual(hpas.length, 1);
                     assert.ok(!("replicas" in deployment.spec), "spec.replicas would fight the HPA (pulumi-kubernetes#2491)");
-                    assert.deepStrictEqual(hpas[0].inputs.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: "trading-bot" });
+                    assert.deepStrictEqual(hpas[0].inputs.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: botWorkload(r.resources).inputs.kind, name: "trading-bot" });
                 }
             });
         });
@@ -130,7 +131,7 @@ describe("security", () => {
     it("existingSecret: no Secret is created and the pods read the named one", async () => {
         const r = await runProgram("prod", stackConfig("prod", { existingSecret: "sealed-trading-bot" }));
         assert.deepStrictEqual(byType(r.resources, "kubernetes:core/v1:Secret"), []);
-        const env = one(r.resources, DEPLOYMENT).inputs.spec.template.spec.containers[0].env;
+        const env = botWorkload(r.resources).inputs.spec.template.spec.containers[0].env;
         const refs = env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.valueFrom.secretKeyRef.name);
         assert.deepStrictEqual([...new Set(refs)], ["sealed-trading-bot"]);
     });
@@ -148,16 +149,16 @@ describe("security", () => {
     it("rotating a key changes the pod template (the pods roll) but not the checksum's secrecy", async () => {
         const before = await evaluate("prod");
         const after = await runProgram("prod", withTestSecrets(stackConfig("prod", { binanceApiKey: "rotated-key-0000" })));
-        const annotations = (r: StackRun) => one(r.resources, DEPLOYMENT).inputs.spec.template.metadata.annotations;
+        const annotations = (r: StackRun) => botWorkload(r.resources).inputs.spec.template.metadata.annotations;
         assert.notStrictEqual(annotations(before)["checksum/secret"], annotations(after)["checksum/secret"]);
         assert.strictEqual(annotations(before)["checksum/config"], annotations(after)["checksum/config"]);
-        assert.ok(!isSecretValue(one(after.resources, DEPLOYMENT).inputs.spec), "the Deployment spec must stay reviewable");
+        assert.ok(!isSecretValue(botWorkload(after.resources).inputs.spec), "the Deployment spec must stay reviewable");
     });
 
     it("a log level change changes only the config checksum", async () => {
         const before = await evaluate("dev");
         const after = await evaluate("dev", { logLevel: "info" });
-        const annotations = (r: StackRun) => one(r.resources, DEPLOYMENT, "trading-bot-deployment").inputs.spec.template.metadata.annotations;
+        const annotations = (r: StackRun) => botWorkload(r.resources).inputs.spec.template.metadata.annotations;
         assert.notStrictEqual(annotations(before)["checksum/config"], annotations(after)["checksum/config"]);
         assert.strictEqual(annotations(before)["checksum/secret"], annotations(after)["checksum/secret"]);
     });

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
     byType, one, PROJECT_DIR, redactSecrets, revealSecrets, runProgram, stackConfig, StackRun,
-    TEST_SECRETS, withTestSecrets,
+    TEST_SECRETS, withTestSecrets, botWorkload, botDataClaim,
 } from "./harness";
 
 const STACKS = ["dev", "staging", "prod"] as const;
@@ -30,7 +30,7 @@ const PVC = "kubernetes:core/v1:PersistentVolumeClaim";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 
 function botDeployment(r: StackRun) {
-    return one(r.resources, DEPLOYMENT, "trading-bot-deployment").inputs;
+    return botWorkload(r.resources).inputs;
 }
 function botContainer(r: StackRun) {
     return botDeployment(r).spec.template.spec.containers[0];
@@ -75,7 +75,11 @@ describe("stacks evaluate to the seed chart's values", () => {
         assert.strictEqual(botConfig(r).LOG_LEVEL, "info");
         assert.strictEqual(botConfig(r).TRADING_ENABLED, "false");
         assert.strictEqual(botConfig(r).LEADER_ELECTION_ENABLED, "true");
-        assert.deepStrictEqual(one(r.resources, PVC, "trading-bot-data").inputs.spec.resources.requests, { storage: "8Gi" });
+        // Two replicas on ReadWriteOnce storage: a volume each, from the StatefulSet's claim template.
+        assert.strictEqual(botWorkload(r.resources).type, "kubernetes:apps/v1:StatefulSet");
+        assert.deepStrictEqual(byType(r.resources, PVC).map((p) => p.inputs.metadata.name).sort(), ["postgres-data", "redis-data"]);
+        assert.deepStrictEqual(botDataClaim(r.resources).spec.accessModes, ["ReadWriteOnce"]);
+        assert.deepStrictEqual(botDataClaim(r.resources).spec.resources.requests, { storage: "8Gi" });
         assert.ok(one(r.resources, "kubernetes:policy/v1:PodDisruptionBudget"));
     });
 
@@ -91,7 +95,8 @@ describe("stacks evaluate to the seed chart's values", () => {
         assert.strictEqual(config.DATABASE_SSL_MODE, "require");
         assert.strictEqual(config.TRADING_ENABLED, "true");
         assert.strictEqual(config.EXCHANGE_ENDPOINT, "https://api.binance.com");
-        const pvc = one(r.resources, PVC, "trading-bot-data").inputs;
+        const pvc = botDataClaim(r.resources);
+        assert.deepStrictEqual(pvc.spec.accessModes, ["ReadWriteOnce"]);
         assert.deepStrictEqual(pvc.spec.resources.requests, { storage: "20Gi" });
         assert.strictEqual(pvc.spec.storageClassName, "fast-ssd");
         assert.strictEqual(pvc.metadata.labels["trading-bot.io/backup"], "enabled");
@@ -103,7 +108,8 @@ describe("stacks evaluate to the seed chart's values", () => {
         assert.ok(one(r.resources, "kubernetes:policy/v1:PodDisruptionBudget"));
         assert.ok(one(r.resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy"));
         // External databases: nothing runs PostgreSQL or Redis here.
-        assert.deepStrictEqual(byType(r.resources, DEPLOYMENT).map((d) => d.inputs.metadata.name), ["trading-bot"]);
+        assert.deepStrictEqual(byType(r.resources, DEPLOYMENT).map((d) => d.inputs.metadata.name), []);
+        assert.strictEqual(botWorkload(r.resources).type, "kubernetes:apps/v1:StatefulSet");
     });
 
     for (const stack of STACKS) {
@@ -130,7 +136,8 @@ describe("stacks evaluate to the seed chart's values", () => {
             assert.strictEqual(r.outputs.serviceDns, `trading-bot.${ns}.svc.cluster.local`);
             assert.strictEqual(r.outputs.servicePort, 8000);
             assert.match(String(r.outputs.portForwardCommand), new RegExp(`-n ${ns} port-forward svc/trading-bot 8000:8000$`));
-            assert.match(String(r.outputs.logsCommand), new RegExp(`-n ${ns} logs -f deployment/trading-bot$`));
+            const kind = stack === "dev" ? "deployment" : "statefulset";
+            assert.match(String(r.outputs.logsCommand), new RegExp(`-n ${ns} logs -f ${kind}/trading-bot$`));
             assert.strictEqual(r.outputs.healthCheckCommand, "curl -fsS http://127.0.0.1:8000/health");
             assert.deepStrictEqual(r.secretOutputs, []);
             const text = JSON.stringify(r.outputs);

@@ -4,13 +4,41 @@
  */
 import * as assert from "assert";
 import { InvalidConfigError, parseSettings } from "../../config";
-import { RecordedResource, runProgramRecording, stackConfig, withTestSecrets } from "./harness";
+import {
+    placeholderKeys, placeholderValues, projectDefaults, RecordedResource, runProgramRecording, stackConfig, stackFileConfig,
+    withTestSecrets,
+} from "./harness";
 import { INVALID_CONFIGS, InvalidConfig } from "./invalidConfigs";
 
 function configFor(c: InvalidConfig) {
     const base = c.stack === "prod" ? withTestSecrets(stackConfig(c.stack)) : stackConfig(c.stack);
     return { ...base, ...c.set };
 }
+
+describe("the committed stack files' placeholders", () => {
+    for (const stack of ["staging", "prod"] as const) {
+        it(`${stack}: refused, each placeholder named with its fix, until the user sets them`, () => {
+            const raw = withTestSecrets({ ...projectDefaults(), ...stackFileConfig(stack) });
+            const keys = placeholderKeys(raw);
+            assert.ok(keys.includes("kubeContext"), `no placeholder for kubeContext in Pulumi.${stack}.yaml`);
+            if (stack === "prod") {
+                assert.deepStrictEqual(keys.sort(), ["databaseEgressTo", "databaseHost", "kubeContext", "redisEgressTo", "redisHost"]);
+            }
+            assert.throws(() => parseSettings(stack, raw), (e: unknown) => {
+                assert.ok(e instanceof InvalidConfigError);
+                for (const key of keys) {
+                    const problem = e.problems.find((p) => p.key === `trading-bot:${key}`);
+                    assert.ok(problem, `the placeholder of ${key} is not reported:\n${e.message}`);
+                    assert.match(problem.message, /placeholder/);
+                    assert.match(problem.fix, new RegExp(`pulumi config set (--path 'trading-bot:${key}\\[0\\]'|trading-bot:${key}) <`));
+                }
+                return true;
+            });
+            // Filled in, the stack is valid.
+            parseSettings(stack, { ...raw, ...Object.fromEntries(keys.map((k) => [k, placeholderValues(stack)[k]])) });
+        });
+    }
+});
 
 describe("invalid configuration is refused with key, value and fix", () => {
     let refused = 0;

@@ -4,14 +4,15 @@ import { Settings } from "../../config";
 import { OWNED_BY_PULUMI } from "../ownership";
 
 /**
- * The bot's namespace, created with the `restricted` Pod Security Standard enforced (like
+ * The stack's namespace, created with the `restricted` Pod Security Standard enforced (like
  * `helm install --create-namespace`, but hardened); undefined when an existing one is used.
+ * Deleting it deletes everything in it, so prod's is protected.
  */
 export function createNamespace(
-    settings: Settings, opts: pulumi.CustomResourceOptions,
+    name: string, settings: Settings, opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Namespace | undefined {
     if (!settings.createNamespace) return undefined;
-    return new k8s.core.v1.Namespace(`${settings.name}-namespace`, {
+    return new k8s.core.v1.Namespace(name, {
         metadata: {
             name: settings.namespace,
             annotations: OWNED_BY_PULUMI,
@@ -25,5 +26,5 @@ export function createNamespace(
                 "pod-security.kubernetes.io/warn": "restricted",
             },
         },
-    }, opts);
+    }, { ...opts, protect: settings.environment === "prod" });
 }

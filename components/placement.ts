@@ -1,0 +1,17 @@
+import * as k8s from "@pulumi/kubernetes";
+import { Settings } from "../config";
+
+/** Where a stack's pods may run (nodeSelector, tolerations), for every pod of the stack alike. */
+export function podPlacement(settings: Pick<Settings, "placement">): Partial<k8s.types.input.core.v1.PodSpec> {
+    const { nodeSelector, tolerations } = settings.placement;
+    return {
+        ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
+        ...(tolerations.length
+            ? {
+                tolerations: tolerations.map((t) => t.value === undefined
+                    ? { key: t.key, operator: "Exists", effect: t.effect }
+                    : { key: t.key, operator: "Equal", value: t.value, effect: t.effect }),
+            }
+            : {}),
+    };
+}

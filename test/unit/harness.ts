@@ -21,6 +21,20 @@ export interface RecordedResource {
     type: string;
     name: string;
     inputs: Record<string, any>;
+    /**
+     * Who owns it and how it is handled, as the engine is told: its parent ("<type>::<name>", or
+     * undefined at the root), and the options that decide what a change does to the live object.
+     */
+    options: RecordedOptions;
+}
+
+export interface RecordedOptions {
+    parent?: string;
+    protect?: true;
+    deleteBeforeReplace?: true;
+    ignoreChanges?: string[];
+    /** Former URNs the resource answers to. */
+    aliases?: string[];
 }
 
 export type StackConfig = Record<string, string>;
@@ -111,10 +125,11 @@ export async function runProgramRecording(
  * Pulumi's mocks for the program: every resource gets its inputs as its state (and a random
  * password a fixed result), and is handed to `onResource`.
  */
-export function setProgramMocks(stack: string, onResource: (r: RecordedResource) => void): Promise<void> {
-    return pulumi.runtime.setMocks({
+export async function setProgramMocks(stack: string, onResource: (r: RecordedResource) => void): Promise<void> {
+    const options = new Map<string, RecordedOptions>();
+    await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
-            onResource({ type: args.type, name: args.name, inputs: args.inputs });
+            onResource({ type: args.type, name: args.name, inputs: args.inputs, options: options.get(`${args.type}::${args.name}`) ?? {} });
             const state = { ...args.inputs };
             if (args.type === "random:index/randomPassword:RandomPassword") {
                 state.result = `generated-${args.name}`;
@@ -125,6 +140,34 @@ export function setProgramMocks(stack: string, onResource: (r: RecordedResource)
             return args.inputs;
         },
     }, "trading-bot", stack, false);
+    recordOptions(options);
+}
+
+/**
+ * The mocks' newResource sees only type, name and inputs; the registration request the SDK sends
+ * holds the parent and options too. Read them there (the mock monitor is the SDK's, so this
+ * stays within what setMocks installed).
+ */
+function recordOptions(options: Map<string, RecordedOptions>): void {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: unknown) => {
+        const parent: string = req.getParent();
+        // Left out: the aliases @pulumi/kubernetes adds to every resource for its older API versions.
+        const aliases: string[] = req.getAliasesList()
+            .filter((a: any) => a.getUrn() || a.getSpec()?.getName())
+            .map((a: any) => a.getUrn() || JSON.stringify(a.getSpec().toObject()));
+        const ignoreChanges: string[] = req.getIgnorechangesList();
+        options.set(`${req.getType()}::${req.getName()}`, {
+            ...(parent ? { parent: parent.split("::").slice(-2).map((p, i) => (i === 0 ? p.split("$").pop() : p)).join("::") } : {}),
+            ...(req.getProtect() ? { protect: true } : {}),
+            ...(req.getDeletebeforereplace() ? { deleteBeforeReplace: true } : {}),
+            ...(ignoreChanges.length ? { ignoreChanges } : {}),
+            ...(aliases.length ? { aliases } : {}),
+        });
+        return register(req, callback);
+    };
 }
 
 /**

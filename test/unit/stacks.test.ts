@@ -147,7 +147,7 @@ describe("stacks evaluate to the seed chart's values", () => {
         it(`${stack}: deploys exactly test/expected/${stack}.json`, async () => {
             const r = await run(stack);
             const actual = r.resources
-                .map((res) => ({ type: res.type, name: res.name, inputs: redactSecrets(res.inputs) }))
+                .map((res) => ({ type: res.type, name: res.name, options: res.options, inputs: redactSecrets(res.inputs) }))
                 .sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`));
             const file = path.join(PROJECT_DIR, "test", "expected", `${stack}.json`);
             // The dev kubeconfig path is absolute; the checkout's location is not part of the plan.

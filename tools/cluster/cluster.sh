@@ -48,6 +48,9 @@ COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler local-pro
 KUBECTL="$TOOLCHAIN_BIN/kubectl"
 
 kubectl() { "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+# The real node beside kwok's (containerd, kubelet, kube-proxy, CoreDNS): node_pki, node_up,
+# node_down, node_status.
+. "$HERE/node.sh"
 
 # args_<component>: the component's command-line arguments, one per line.
 args_etcd() {
@@ -86,6 +89,10 @@ args_kube-apiserver() {
 --requestheader-extra-headers-prefix=X-Remote-Extra-
 --proxy-client-cert-file=$PKI/front-proxy-client.crt
 --proxy-client-key-file=$PKI/front-proxy-client.key
+--kubelet-client-certificate=$PKI/apiserver-kubelet-client.crt
+--kubelet-client-key=$PKI/apiserver-kubelet-client.key
+--kubelet-certificate-authority=$PKI/ca.crt
+--kubelet-preferred-address-types=InternalIP,Hostname
 EOF
 }
 
@@ -336,6 +343,7 @@ cmd_up() {
   bash "$PROJECT_ROOT/tools/toolchain/build-cluster.sh"
   mkdir -p "$STATE" "$RUN" "$LOGS" "$STATE/kwok"
   pki_ensure
+  node_pki
   local c
   if (( PKI_CHANGED )) && any_running; then
     info "certificates were issued anew: restarting the cluster"
@@ -379,6 +387,7 @@ cmd_up() {
       kwok) wait_ready kwok 90 ;;
     esac
   done
+  node_up
   step "cluster $CLUSTER_NAME is ready: $API_URL, kubeconfig $ADMIN_KUBECONFIG"
 }
 
@@ -395,6 +404,7 @@ cmd_down() {
     # outside the state directory (ours are in it).
     mapfile -t pv_dirs < <(kubectl get pv -o jsonpath='{range .items[*]}{.spec.hostPath.path}{"\n"}{end}' | grep '^/tmp/hostpath_pv/.' || true)
   fi
+  node_down
   stop_all
   for pid in $(leftovers); do
     info "stopping leftover pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-120)"
@@ -422,6 +432,7 @@ cmd_status() {
       ok=1
     fi
   done
+  node_status || ok=1
   if [[ -f "$PKI/admin.crt" ]] && probe_kube-apiserver; then
     printf '%-24s ready (%s)\n' "API" "$API_URL"
     echo

@@ -6,7 +6,8 @@
 # and rebuilt when the pin changes; local-provisioner, which has no version, when its sources are
 # newer than its binary.
 #
-# Usage: build-cluster.sh [kubernetes|etcd|kwok|local-provisioner]...   (no argument: all of them)
+# Usage: build-cluster.sh [kubernetes|etcd|kwok|local-provisioner|kubelet]...
+#        (no argument: all of them but kubelet, which tools/cluster/node.sh builds for the real node)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -35,9 +36,19 @@ require_pin() {
     die "tools/toolchain/modules/$1/go.mod requires $2 $have, versions.sh pins v$3: run 'go get $2@v$3 && go mod tidy' there (for kubernetes also move the k8s.io staging replaces)"
 }
 
-build_kubernetes() {
-  local v="$KUBERNETES_VERSION" major minor
+# kube_version_flags: the -X flags that stamp the pinned version into Kubernetes binaries (without
+# them they report v0.0.0, which clients such as pulumi-kubernetes refuse).
+kube_version_flags() {
+  local v="$KUBERNETES_VERSION" major minor pkg
   IFS=. read -r major minor _ <<<"$v"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    printf -- '-X %s.gitVersion=v%s -X %s.gitMajor=%s -X %s.gitMinor=%s ' "$pkg" "$v" "$pkg" "$major" "$pkg" "$minor"
+  done
+  printf -- '-X k8s.io/component-base/version.gitTreeState=clean'
+}
+
+build_kubernetes() {
+  local v="$KUBERNETES_VERSION"
   if reports kube-apiserver "Kubernetes v$v" --version &&
     reports kube-controller-manager "Kubernetes v$v" --version &&
     reports kube-scheduler "Kubernetes v$v" --version &&
@@ -46,16 +57,26 @@ build_kubernetes() {
   fi
   require_pin kubernetes k8s.io/kubernetes "$v"
   step "Building Kubernetes v$v (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl); a cold build takes tens of minutes"
-  local x=""
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    x+=" -X $pkg.gitVersion=v$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
-  done
-  x+=" -X k8s.io/component-base/version.gitTreeState=clean"
   (cd "$MODULES/kubernetes" && run_logged "go build kubernetes" "$LOGS/kubernetes.log" \
-    go build -trimpath -ldflags "-s -w$x" -o "$TOOLCHAIN_BIN/" \
+    go build -trimpath -ldflags "-s -w $(kube_version_flags)" -o "$TOOLCHAIN_BIN/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
   reports kube-apiserver "Kubernetes v$v" --version || die "kube-apiserver does not report v$v after the build"
+}
+
+# The real node's kubelet and kube-proxy (tools/cluster/node.sh), from the same module and version
+# stamp as the control plane. Not part of the default build: node.sh asks for it.
+build_kubelet() {
+  local v="$KUBERNETES_VERSION"
+  if reports kubelet "Kubernetes v$v" --version && reports kube-proxy "Kubernetes v$v" --version; then
+    return
+  fi
+  require_pin kubernetes k8s.io/kubernetes "$v"
+  step "Building Kubernetes v$v kubelet and kube-proxy"
+  (cd "$MODULES/kubernetes" && run_logged "go build kubelet" "$LOGS/kubelet.log" \
+    go build -trimpath -ldflags "-s -w $(kube_version_flags)" -o "$TOOLCHAIN_BIN/" \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
+  reports kubelet "Kubernetes v$v" --version || die "kubelet does not report v$v after the build"
 }
 
 # build_module <name> <module> <version> <main package> <expected version text> <version args...>
@@ -103,7 +124,7 @@ parts=("$@")
 (( ${#parts[@]} )) || parts=(kubernetes etcd kwok local-provisioner)
 for part in "${parts[@]}"; do
   case "$part" in
-    kubernetes | etcd | kwok | local-provisioner) "build_$part" ;;
-    *) die "unknown part '$part' (expected kubernetes, etcd, kwok or local-provisioner)" ;;
+    kubernetes | etcd | kwok | local-provisioner | kubelet) "build_$part" ;;
+    *) die "unknown part '$part' (expected kubernetes, etcd, kwok, local-provisioner or kubelet)" ;;
   esac
 done

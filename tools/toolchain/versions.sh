@@ -17,3 +17,10 @@ ACTIONLINT_VERSION=1.7.12
 # kube-score, the second opinion on each stack's manifests (npm run check, npm test); v1.20.0 is the newest the Go
 # module proxy serves (2026-11).
 KUBE_SCORE_VERSION=1.20.0
+# The local cluster's real node (tools/toolchain/build-node.sh, tools/cluster/node.sh): containerd 2.x and runc from Go
+# (Debian's are 1.6 and 1.1.5), CoreDNS; its images are built locally, never pulled.
+CONTAINERD_VERSION=2.4.2
+RUNC_VERSION=1.5.3
+COREDNS_VERSION=1.15.0
+NODE_PAUSE_IMAGE=localhost/trading-bot/pause:1
+NODE_HELLO_IMAGE=localhost/trading-bot/hello-server:1

@@ -1,0 +1,161 @@
+/**
+ * The local cluster's real node (tools/cluster/node.sh), with plain kubectl: a pod really runs in
+ * containerd on it, gets an address from its CNI bridge, passes an HTTP readiness probe, and is
+ * reached from another pod through a ClusterIP Service (kube-proxy) by its DNS names (CoreDNS);
+ * `kubectl logs`, `exec` and `port-forward` reach the container through the kubelet.
+ * Skipped, with the reason, when `npm run cluster -- up` could not start the real node.
+ */
+import * as assert from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as path from "path";
+import { REAL_NODE, REAL_NODE_PLACEMENT, realNodeUnavailable, waitFor } from "./cluster";
+import { clusterKubeconfig, KUBECTL, PROJECT_DIR } from "./workspace";
+
+const NS = `e2e-realnode-${process.pid}`;
+// node.sh's NODE_POD_CIDR: the real node's CNI range.
+const POD_PREFIX = "10.244.100.";
+
+/** The image build-node.sh builds for these tests (versions.sh's NODE_HELLO_IMAGE). */
+function helloImage(): string {
+    const versions = fs.readFileSync(path.join(PROJECT_DIR, "tools/toolchain/versions.sh"), "utf8");
+    const m = /^NODE_HELLO_IMAGE=(\S+)$/m.exec(versions);
+    assert.ok(m, "tools/toolchain/versions.sh has no NODE_HELLO_IMAGE");
+    return m[1];
+}
+
+function helloPod(name: string, labels: Record<string, string>, placement: object = REAL_NODE_PLACEMENT): object {
+    return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: NS, labels },
+        spec: {
+            ...placement,
+            terminationGracePeriodSeconds: 2,
+            containers: [{
+                name: "hello",
+                image: helloImage(),
+                imagePullPolicy: "Never",
+                ports: [{ containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: "/", port: 8080 }, periodSeconds: 1 },
+                // What the namespace's `restricted` Pod Security level demands.
+                securityContext: {
+                    runAsNonRoot: true,
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                    seccompProfile: { type: "RuntimeDefault" },
+                },
+            }],
+        },
+    };
+}
+
+describe("real node: kubelet, containerd, CNI, kube-proxy and CoreDNS (plain kubectl)", function () {
+    this.timeout(300_000);
+    let kubeconfig = "";
+
+    function kubectl(args: string[], input?: string): string {
+        const r = spawnSync(KUBECTL, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", input, timeout: 120_000 });
+        if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+        return r.stdout;
+    }
+    const pod = (name: string): any => JSON.parse(kubectl(["-n", NS, "get", "pod", name, "-o", "json"]));
+    const ready = (p: any): boolean => (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
+
+    before(function () {
+        const reason = realNodeUnavailable();
+        if (reason) {
+            console.log(`    skipped: ${reason}`);
+            this.skip();
+        }
+        kubeconfig = clusterKubeconfig();
+        const node = JSON.parse(kubectl(["get", "node", REAL_NODE.name, "-o", "json"]));
+        assert.ok(ready(node), `node ${REAL_NODE.name} is not Ready although node.sh reported it ready`);
+        kubectl(["create", "namespace", NS]);
+        kubectl(["label", "namespace", NS, "pod-security.kubernetes.io/enforce=restricted"]);
+    });
+
+    after(function () {
+        if (kubeconfig) spawnSync(KUBECTL, ["--kubeconfig", kubeconfig, "delete", "namespace", NS, "--wait=true", "--timeout=120s"]);
+    });
+
+    it("the node is the kubelet's own, labelled and tainted so only pods that ask run there", () => {
+        const node = JSON.parse(kubectl(["get", "node", REAL_NODE.name, "-o", "json"]));
+        assert.strictEqual(node.metadata.labels[REAL_NODE.label.key], REAL_NODE.label.value);
+        assert.deepStrictEqual(node.spec.taints?.filter((t: any) => t.key === REAL_NODE.taint.key),
+            [{ key: REAL_NODE.taint.key, value: REAL_NODE.taint.value, effect: REAL_NODE.taint.effect }]);
+        assert.strictEqual(node.metadata.annotations?.["kwok.x-k8s.io/node"], undefined, "kwok must not manage the real node");
+        assert.match(node.status.nodeInfo.kubeletVersion, /^v1\.35\./);
+        assert.match(node.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\/2\./);
+        const internal = node.status.addresses.find((a: any) => a.type === "InternalIP")?.address;
+        assert.ok(internal && !internal.startsWith("127."), `the node's InternalIP ${internal} must not be loopback`);
+    });
+
+    it("a pod tolerating the taint runs in containerd on the real node, with a pod IP, and passes its readiness probe", () => {
+        kubectl(["apply", "-f", "-"], JSON.stringify(helloPod("hello", { app: "hello" })));
+        waitFor("pod hello to be Ready", () => ready(pod("hello")), 120);
+        const p = pod("hello");
+        assert.strictEqual(p.spec.nodeName, REAL_NODE.name);
+        assert.strictEqual(p.status.phase, "Running");
+        assert.ok(p.status.podIP?.startsWith(POD_PREFIX), `pod IP ${p.status.podIP} is not from the real node's CNI range ${POD_PREFIX}0/24`);
+        assert.match(p.status.containerStatuses[0].containerID, /^containerd:\/\//);
+        assert.ok(p.status.containerStatuses[0].state.running, "the container is not running");
+    });
+
+    it("a pod without the toleration is kept off the real node", () => {
+        kubectl(["apply", "-f", "-"], JSON.stringify(helloPod("untolerated", { app: "untolerated" }, { nodeSelector: REAL_NODE_PLACEMENT.nodeSelector })));
+        waitFor("the scheduler to report pod untolerated unschedulable", () => {
+            const cond = (pod("untolerated").status.conditions ?? []).find((c: any) => c.type === "PodScheduled");
+            return cond?.status === "False" && /untolerated taint/.test(cond.message ?? "");
+        }, 60);
+        assert.strictEqual(pod("untolerated").spec.nodeName, undefined);
+        kubectl(["-n", NS, "delete", "pod", "untolerated", "--wait=false"]);
+    });
+
+    it("a second pod reaches the first through a ClusterIP Service by its DNS names (kube-proxy, CoreDNS); kubectl exec runs in it", () => {
+        kubectl(["-n", NS, "expose", "pod", "hello", "--name", "hello", "--port", "80", "--target-port", "8080"]);
+        kubectl(["apply", "-f", "-"], JSON.stringify(helloPod("client", { app: "client" })));
+        waitFor("pod client to be Ready", () => ready(pod("client")), 120);
+        const clusterIP = JSON.parse(kubectl(["-n", NS, "get", "service", "hello", "-o", "json"])).spec.clusterIP;
+        for (const url of [`http://hello.${NS}.svc.cluster.local/`, "http://hello/", `http://${clusterIP}/`]) {
+            let out = "";
+            waitFor(`${url} to answer from pod client`, () => {
+                const r = spawnSync(KUBECTL, ["--kubeconfig", kubeconfig, "-n", NS, "exec", "client", "--", "/hello-server", "get", url],
+                    { encoding: "utf8", timeout: 30_000 });
+                out = `${r.stdout}${r.stderr}`;
+                return r.status === 0;
+            }, 60);
+            assert.strictEqual(out.trim(), "hello from hello", `${url} answered: ${out}`);
+        }
+    });
+
+    it("kubectl logs shows the container's output; kubectl port-forward reaches its port", async () => {
+        assert.match(kubectl(["-n", NS, "logs", "hello"]), /hello-server hello listening on :8080/);
+        const forward = spawn(KUBECTL, ["--kubeconfig", kubeconfig, "-n", NS, "port-forward", "pod/hello", "0:8080"]);
+        try {
+            const port = await new Promise<number>((resolve, reject) => {
+                let seen = "";
+                forward.stdout.on("data", (d) => {
+                    seen += d;
+                    const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(seen);
+                    if (m) resolve(Number(m[1]));
+                });
+                forward.stderr.on("data", (d) => { seen += d; });
+                forward.on("exit", (code) => reject(new Error(`kubectl port-forward exited ${code}: ${seen}`)));
+                setTimeout(() => reject(new Error(`kubectl port-forward did not start: ${seen}`)), 30_000);
+            });
+            const body = await new Promise<string>((resolve, reject) => {
+                http.get(`http://127.0.0.1:${port}/`, (res) => {
+                    let b = "";
+                    res.on("data", (d) => { b += d; });
+                    res.on("end", () => resolve(b));
+                }).on("error", reject);
+            });
+            assert.strictEqual(body.trim(), "hello from hello");
+        } finally {
+            forward.kill();
+        }
+    });
+});

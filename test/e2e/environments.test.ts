@@ -4,7 +4,7 @@
  * ServiceAccount can do exactly what its Role grants.
  */
 import * as assert from "assert";
-import { TEST_SECRETS } from "../unit/harness";
+import { placeholderValues, TEST_SECRETS } from "../unit/harness";
 import { assertNoSecretIn, botPods, waitFor } from "./cluster";
 import { Workspace } from "./workspace";
 
@@ -12,6 +12,9 @@ interface EnvCase {
     stack: "staging" | "prod";
     namespace: string;
     secrets: Record<string, string>;
+    /** Values for the stack file's placeholders, and those set by path (list items). */
+    config?: Record<string, string>;
+    paths?: Record<string, string>;
     check: (ws: Workspace, ns: string) => void;
 }
 
@@ -23,13 +26,13 @@ const CASES: EnvCase[] = [
         check: (ws, ns) => {
             const hpa = ws.kubectlJson(["-n", ns, "get", "hpa", "trading-bot"]);
             assert.deepStrictEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [2, 4]);
-            // The HPA, not Pulumi, brings the Deployment to its minimum.
+            // The HPA, not Pulumi, brings the StatefulSet to its minimum.
             waitFor("the HPA to scale the bot to 2 ready pods", () =>
-                ws.kubectlJson(["-n", ns, "get", "deployment", "trading-bot"]).status.readyReplicas === 2);
+                ws.kubectlJson(["-n", ns, "get", "statefulset", "trading-bot"]).status.readyReplicas === 2);
             const container = botPods(ws, ns)[0].spec.containers[0];
             assert.deepStrictEqual(container.resources.requests, { cpu: "400m", memory: "768Mi" });
-            const pvc = ws.kubectlJson(["-n", ns, "get", "pvc", "trading-bot-data"]);
-            assert.deepStrictEqual([pvc.status.phase, pvc.status.capacity.storage], ["Bound", "8Gi"]);
+            // A ReadWriteOnce volume per replica, as on a cloud's block storage.
+            assertVolumePerReplica(ws, ns, 2, "8Gi", "standard");
             assert.ok(ws.kubectlJson(["-n", ns, "get", "pdb", "trading-bot"]));
         },
     },
@@ -37,17 +40,28 @@ const CASES: EnvCase[] = [
         stack: "prod",
         namespace: "e2e-prod",
         secrets: { ...TEST_SECRETS },
+        // What the stack file leaves as placeholders for the user (nothing needs to answer there:
+        // the local cluster's pods are not real containers).
+        config: {
+            databaseHost: placeholderValues("prod").databaseHost,
+            redisHost: placeholderValues("prod").redisHost,
+        },
+        paths: {
+            "databaseEgressTo[0]": JSON.parse(placeholderValues("prod").databaseEgressTo)[0],
+            "redisEgressTo[0]": JSON.parse(placeholderValues("prod").redisEgressTo)[0],
+        },
         check: (ws, ns) => {
             const hpa = ws.kubectlJson(["-n", ns, "get", "hpa", "trading-bot"]);
             assert.deepStrictEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 10]);
             waitFor("the HPA to scale the bot to 3 ready pods", () =>
-                ws.kubectlJson(["-n", ns, "get", "deployment", "trading-bot"]).status.readyReplicas === 3);
+                ws.kubectlJson(["-n", ns, "get", "statefulset", "trading-bot"]).status.readyReplicas === 3);
             const pods = botPods(ws, ns);
             assert.deepStrictEqual(pods[0].spec.containers[0].resources.requests, { cpu: "500m", memory: "1Gi" });
-            // Spread over the three nodes.
+            // Spread over the three nodes, in three zones.
             assert.strictEqual(new Set(pods.map((p: any) => p.spec.nodeName)).size, 3);
-            const pvc = ws.kubectlJson(["-n", ns, "get", "pvc", "trading-bot-data"]);
-            assert.deepStrictEqual([pvc.status.phase, pvc.status.capacity.storage, pvc.spec.storageClassName], ["Bound", "20Gi", "fast-ssd"]);
+            // fast-ssd is zonal ReadWriteOnce storage locally as on a cloud: a volume per replica,
+            // each pinned to the zone of the pod that uses it.
+            assertVolumePerReplica(ws, ns, 3, "20Gi", "fast-ssd");
             const config = ws.kubectlJson(["-n", ns, "get", "configmap", "trading-bot-config"]).data;
             assert.deepStrictEqual([config.TRADING_ENABLED, config.DATABASE_SSL_MODE, config.EXCHANGE_ENDPOINT],
                 ["true", "require", "https://api.binance.com"]);
@@ -57,13 +71,37 @@ const CASES: EnvCase[] = [
     },
 ];
 
+/**
+ * The StatefulSet's claims data-trading-bot-<i>: each Bound with the size and class asked, and
+ * each pod on a node in the zone its volume is pinned to (when the class pins volumes to zones).
+ */
+function assertVolumePerReplica(ws: Workspace, ns: string, replicas: number, size: string, storageClass: string): void {
+    const zoneOf = (node: string) => ws.kubectlJson(["get", "node", node]).metadata.labels["topology.kubernetes.io/zone"];
+    for (let i = 0; i < replicas; i++) {
+        const pvc = ws.kubectlJson(["-n", ns, "get", "pvc", `data-trading-bot-${i}`]);
+        assert.deepStrictEqual([pvc.status.phase, pvc.status.capacity.storage, pvc.spec.storageClassName, pvc.spec.accessModes],
+            ["Bound", size, storageClass, ["ReadWriteOnce"]]);
+        const pv = ws.kubectlJson(["get", "pv", pvc.spec.volumeName]);
+        const pod = ws.kubectlJson(["-n", ns, "get", "pod", `trading-bot-${i}`]);
+        const zones = (pv.spec.nodeAffinity?.required?.nodeSelectorTerms ?? [])
+            .flatMap((t: any) => t.matchExpressions ?? [])
+            .filter((e: any) => e.key === "topology.kubernetes.io/zone")
+            .flatMap((e: any) => e.values);
+        if (zones.length) assert.deepStrictEqual(zones, [zoneOf(pod.spec.nodeName)], `pod trading-bot-${i} runs outside its volume's zone`);
+        else assert.notStrictEqual(storageClass, "fast-ssd", "fast-ssd volumes are pinned to a zone");
+    }
+}
+
 for (const c of CASES) {
     describe(`${c.stack} stack on the local cluster`, function () {
         let ws: Workspace;
 
         before(() => {
             ws = new Workspace(c.stack);
-            ws.initStack(c.stack, { namespace: c.namespace }, c.secrets);
+            ws.initStack(c.stack, { namespace: c.namespace, ...c.config }, c.secrets);
+            for (const [path, value] of Object.entries(c.paths ?? {})) {
+                ws.pulumi(["config", "set", "--path", `trading-bot:${path}`, value, "--stack", c.stack]);
+            }
         });
 
         after(() => {

@@ -272,5 +272,5 @@ export function botWorkload(resources: RecordedResource[], bot = "trading-bot"):
 export function botDataClaim(resources: RecordedResource[], bot = "trading-bot"): { metadata: any; spec: any } {
     const workload = botWorkload(resources, bot);
     if (workload.type === "kubernetes:apps/v1:StatefulSet") return workload.inputs.spec.volumeClaimTemplates[0];
-    return one(resources, "kubernetes:core/v1:PersistentVolumeClaim", `${bot}-data`).inputs;
+    return one(resources, "kubernetes:core/v1:PersistentVolumeClaim", `${bot}-data`).inputs as { metadata: any; spec: any };
 }

@@ -41,7 +41,7 @@ describe("kube-score: each stack's objects", function () {
     it("a regression in a manifest is a new finding (kube-score really scores what is written)", async () => {
         // The dev stack's objects, with the bot's resource limits and readiness probe removed.
         const objects = await stackObjects("dev");
-        const bot = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "trading-bot")!;
+        const bot = objects.find((o) => ["Deployment", "StatefulSet"].includes(o.kind) && o.metadata.name === "trading-bot")!;
         const container = bot.spec.template.spec.containers[0];
         delete container.resources.limits;
         delete container.readinessProbe;
@@ -49,8 +49,8 @@ describe("kube-score: each stack's objects", function () {
         try {
             const verdict = judge(scoreFiles("dev", writeManifests(dir, objects)), loadIgnoreList(), ["dev"]);
             const unexpected = verdict.unexpected.map((f) => `${f.object} ${f.check}`);
-            assert.ok(unexpected.includes("Deployment/trading-bot container-resources"), report(verdict));
-            assert.ok(unexpected.includes("Deployment/trading-bot pod-probes"), report(verdict));
+            assert.ok(unexpected.includes(`${bot.kind}/trading-bot container-resources`), report(verdict));
+            assert.ok(unexpected.includes(`${bot.kind}/trading-bot pod-probes`), report(verdict));
             assert.ok(!passed(verdict));
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
@@ -66,7 +66,8 @@ describe("kube-score: what it scores and how findings are judged", () => {
             try {
                 const files = writeManifests(dir, objects);
                 const text = files.map((f) => fs.readFileSync(f, "utf8")).join("\n");
-                assert.ok(objects.some((o) => o.kind === "Deployment" && o.metadata.name === "trading-bot"));
+                // The bot's workload: a Deployment, or a StatefulSet where each replica has a volume of its own.
+                assert.ok(objects.some((o) => ["Deployment", "StatefulSet"].includes(o.kind) && o.metadata.name === "trading-bot"));
                 for (const value of Object.values(TEST_SECRETS)) assert.ok(!text.includes(value), `${value} written`);
                 assert.ok(!/generated-/.test(text), "a generated password was written");
                 const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === "trading-bot-secrets")!;

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Settings } from "../../config";
 import { OWNED_BY_PULUMI } from "../ownership";
 import { BOT_POD_LABELS } from "../tradingBot/naming";
+import { EPHEMERAL_STORAGE } from "../tradingBot/workload";
 import { podPlacement } from "../placement";
 
 /** One single-replica stateful server (PostgreSQL or Redis) with its PVC, Service, NetworkPolicy and (unless given one) Secret. */
@@ -113,8 +114,8 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
                         // a rewrite of its log is not ready, but must not be killed for it.
                         livenessProbe: { tcpSocket: { port: a.port }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
                         resources: {
-                            requests: { cpu: "100m", memory: "256Mi" },
-                            limits: { cpu: "500m", memory: "256Mi" },
+                            requests: { cpu: "100m", memory: "256Mi", ...EPHEMERAL_STORAGE.requests },
+                            limits: { cpu: "500m", memory: "256Mi", ...EPHEMERAL_STORAGE.limits },
                         },
                         securityContext: {
                             allowPrivilegeEscalation: false,

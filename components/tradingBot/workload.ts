@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings, SECRET_DATA_KEYS, usesVolumePerReplica } from "../../config";
+import { runsSeveralReplicas, Settings, SECRET_DATA_KEYS, usesVolumePerReplica } from "../../config";
 import { podPlacement } from "../placement";
 import { meta, Naming } from "./naming";
 
@@ -8,6 +8,16 @@ type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
 
 export const RUN_AS = 1000;
+
+/**
+ * Node disk a container may use besides its volumes (its /tmp emptyDir, its stdout log): asked for,
+ * so the scheduler counts it, and bounded, so a runaway writer evicts its own pod instead of
+ * filling the node's disk under every other pod.
+ */
+export const EPHEMERAL_STORAGE = {
+    requests: { "ephemeral-storage": "128Mi" },
+    limits: { "ephemeral-storage": "1Gi" },
+} as const;
 
 /** Pod-level hardening: non-root UID/GID 1000, fsGroup for the data volume, seccomp RuntimeDefault. */
 export const podSecurityContext: k8s.types.input.core.v1.PodSecurityContext = {
@@ -70,8 +80,8 @@ export function botContainer(settings: Settings, n: Naming, inputs: WorkloadInpu
             ...secretEnv(settings, inputs.secretName),
         ],
         resources: {
-            requests: { cpu: settings.resources.cpuRequest, memory: settings.resources.memoryRequest },
-            limits: { cpu: settings.resources.cpuLimit, memory: settings.resources.memoryLimit },
+            requests: { cpu: settings.resources.cpuRequest, memory: settings.resources.memoryRequest, ...EPHEMERAL_STORAGE.requests },
+            limits: { cpu: settings.resources.cpuLimit, memory: settings.resources.memoryLimit, ...EPHEMERAL_STORAGE.limits },
         },
         // The startup probe gives a slow start (exchange sync) time before liveness counts.
         startupProbe: { httpGet: { port: "http", path: "/health" }, periodSeconds: 5, failureThreshold: 30, timeoutSeconds: 3 },
@@ -94,10 +104,14 @@ export function botContainer(settings: Settings, n: Naming, inputs: WorkloadInpu
 export const TLS_DIR = "/app/tls";
 export const REDIS_CA_FILE = "redis-ca.crt";
 
-/** Spreads replicas over nodes and zones, for prod. */
+/**
+ * Spreads replicas: wherever several may run they prefer different nodes (a lost node then takes
+ * one replica, not all, while a one-node cluster still schedules them); highAvailability (prod)
+ * spreads them over zones and requires different nodes.
+ */
 function spread(settings: Settings, n: Naming): Partial<PodSpec> {
-    if (!settings.highAvailability) return {};
-    return {
+    if (!runsSeveralReplicas(settings)) return {};
+    const preferOtherNodes = {
         affinity: {
             podAntiAffinity: {
                 preferredDuringSchedulingIgnoredDuringExecution: [{
@@ -106,6 +120,10 @@ function spread(settings: Settings, n: Naming): Partial<PodSpec> {
                 }],
             },
         },
+    };
+    if (!settings.highAvailability) return preferOtherNodes;
+    return {
+        ...preferOtherNodes,
         topologySpreadConstraints: [
             { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: n.selector } },
             { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: n.selector } },

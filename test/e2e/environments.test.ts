@@ -30,7 +30,7 @@ const CASES: EnvCase[] = [
             waitFor("the HPA to scale the bot to 2 ready pods", () =>
                 ws.kubectlJson(["-n", ns, "get", "statefulset", "trading-bot"]).status.readyReplicas === 2);
             const container = botPods(ws, ns)[0].spec.containers[0];
-            assert.deepStrictEqual(container.resources.requests, { cpu: "400m", memory: "768Mi" });
+            assert.deepStrictEqual(container.resources.requests, { cpu: "400m", memory: "768Mi", "ephemeral-storage": "128Mi" });
             // A ReadWriteOnce volume per replica, as on a cloud's block storage.
             assertVolumePerReplica(ws, ns, 2, "8Gi", "standard");
             assert.ok(ws.kubectlJson(["-n", ns, "get", "pdb", "trading-bot"]));
@@ -56,7 +56,7 @@ const CASES: EnvCase[] = [
             waitFor("the HPA to scale the bot to 3 ready pods", () =>
                 ws.kubectlJson(["-n", ns, "get", "statefulset", "trading-bot"]).status.readyReplicas === 3);
             const pods = botPods(ws, ns);
-            assert.deepStrictEqual(pods[0].spec.containers[0].resources.requests, { cpu: "500m", memory: "1Gi" });
+            assert.deepStrictEqual(pods[0].spec.containers[0].resources.requests, { cpu: "500m", memory: "1Gi", "ephemeral-storage": "128Mi" });
             // Spread over the three nodes, in three zones.
             assert.strictEqual(new Set(pods.map((p: any) => p.spec.nodeName)).size, 3);
             // fast-ssd is zonal ReadWriteOnce storage locally as on a cloud: a volume per replica,

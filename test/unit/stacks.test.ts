@@ -47,8 +47,8 @@ describe("stacks evaluate to the seed chart's values", () => {
         assert.strictEqual(deployment.metadata.namespace, "trading-dev");
         assert.deepStrictEqual(byType(r.resources, HPA), []);
         assert.deepStrictEqual(botContainer(r).resources, {
-            requests: { cpu: "250m", memory: "512Mi" },
-            limits: { cpu: "250m", memory: "512Mi" },
+            requests: { cpu: "250m", memory: "512Mi", "ephemeral-storage": "128Mi" },
+            limits: { cpu: "250m", memory: "512Mi", "ephemeral-storage": "1Gi" },
         });
         assert.strictEqual(botConfig(r).LOG_LEVEL, "debug");
         assert.strictEqual(botConfig(r).TRADING_ENABLED, "false");
@@ -71,7 +71,7 @@ describe("stacks evaluate to the seed chart's values", () => {
         const hpa = one(r.resources, HPA).inputs.spec;
         assert.strictEqual(hpa.minReplicas, 2);
         assert.strictEqual(hpa.maxReplicas, 4);
-        assert.deepStrictEqual(botContainer(r).resources.requests, { cpu: "400m", memory: "768Mi" });
+        assert.deepStrictEqual(botContainer(r).resources.requests, { cpu: "400m", memory: "768Mi", "ephemeral-storage": "128Mi" });
         assert.strictEqual(botConfig(r).LOG_LEVEL, "info");
         assert.strictEqual(botConfig(r).TRADING_ENABLED, "false");
         assert.strictEqual(botConfig(r).LEADER_ELECTION_ENABLED, "true");
@@ -90,7 +90,7 @@ describe("stacks evaluate to the seed chart's values", () => {
         assert.strictEqual(hpa.maxReplicas, 10);
         assert.deepStrictEqual(hpa.metrics.map((m: any) => [m.resource.name, m.resource.target.averageUtilization]),
             [["cpu", 70], ["memory", 80]]);
-        assert.deepStrictEqual(botContainer(r).resources.requests, { cpu: "500m", memory: "1Gi" });
+        assert.deepStrictEqual(botContainer(r).resources.requests, { cpu: "500m", memory: "1Gi", "ephemeral-storage": "128Mi" });
         const config = botConfig(r);
         assert.strictEqual(config.DATABASE_SSL_MODE, "require");
         assert.strictEqual(config.TRADING_ENABLED, "true");

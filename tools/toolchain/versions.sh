@@ -24,3 +24,11 @@ RUNC_VERSION=1.5.3
 COREDNS_VERSION=1.15.0
 NODE_PAUSE_IMAGE=localhost/trading-bot/pause:1
 NODE_HELLO_IMAGE=localhost/trading-bot/hello-server:1
+# Images of the real node's pods (tools/toolchain/build-images.sh, tools/images): built locally as docker-archive tars in
+# $TRADING_BOT_CACHE/images, imported into containerd, never pulled. PostgreSQL and Redis come from Debian 12's packages
+# of these major versions (the postgres tag's number names the package, postgresql-15); their exact Debian versions are
+# the images' org.opencontainers.image.version labels.
+PAUSE_IMAGE=trading-bot.local/pause:3.10
+BOT_IMAGE=trading-bot.local/trading-bot:dev
+POSTGRES_IMAGE=trading-bot.local/postgres:15-debian
+REDIS_IMAGE=trading-bot.local/redis:7-debian

@@ -1,0 +1,3 @@
+module trading-bot.local/images/imagetool
+
+go 1.25.0

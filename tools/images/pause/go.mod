@@ -1,0 +1,3 @@
+module trading-bot.local/images/pause
+
+go 1.25.0

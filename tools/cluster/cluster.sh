@@ -3,8 +3,9 @@
 # kube-controller-manager, kube-scheduler) built from source, and kwok playing the kubelets of three
 # fake nodes, since this machine has no container runtime. Everything listens on loopback only.
 # Volumes come from our own dynamic provisioner (local-provisioner, provisioner
-# trading-bot.local/hostpath): a directory per volume under $LOCAL_STATE/cluster/volumes, any access
-# mode, ReadWriteMany included.
+# trading-bot.local/hostpath): a directory per volume under $LOCAL_STATE/cluster/volumes, owned by
+# UID 1000, offering what a cloud's class would (addons/storage-classes.yaml): `standard` any access
+# mode, ReadWriteMany included; `fast-ssd` ReadWriteOnce only, pinned to the consuming pod's zone.
 #
 # Usage (npm run cluster -- <command>):
 #   up              build what is missing, start what is not running, apply the add-ons, wait until ready
@@ -312,19 +313,19 @@ leftovers() {
   pgrep -f "^$TOOLCHAIN_BIN/($names) .*$STATE/" || true
 }
 
-# replace_changed_storage_classes: a StorageClass's provisioner (like its parameters, reclaim policy
-# and binding mode) is immutable, so a class whose provisioner differs from the add-on's (e.g. the
-# former kubernetes.io/host-path) is deleted for the apply to create it anew. Claims and volumes
-# refer to a class by name, so existing ones are unaffected.
+# replace_changed_storage_classes: a StorageClass's provisioner, parameters, reclaim policy and
+# binding mode are immutable, so a class where one of them differs from the add-on's (e.g. the
+# former kubernetes.io/host-path, or a class from before the parameters) is deleted for the apply to
+# create it anew. Claims and volumes refer to a class by name, so existing ones are unaffected.
 replace_changed_storage_classes() {
-  local name want have
+  local name want have fields='{.provisioner} {.parameters} {.reclaimPolicy} {.volumeBindingMode}'
   while read -r name want; do
-    have=$(kubectl get storageclass "$name" --ignore-not-found -o jsonpath='{.provisioner}')
+    have=$(kubectl get storageclass "$name" --ignore-not-found -o jsonpath="$fields")
     [[ -n "$have" && "$have" != "$want" ]] || continue
-    info "storage class $name: provisioner $have -> $want, replacing the class"
+    info "storage class $name: $have -> $want, replacing the class"
     kubectl delete storageclass "$name" >/dev/null
   done < <(kubectl create --dry-run=client -f "$HERE/addons/storage-classes.yaml" \
-    -o jsonpath='{.metadata.name} {.provisioner}{"\n"}')
+    -o jsonpath="{.metadata.name} $fields{\"\\n\"}")
 }
 
 apply_addons() {

@@ -1,10 +1,23 @@
 // Command local-provisioner is the local cluster's dynamic volume provisioner (tools/cluster).
 //
-// The controller manager's in-tree host-path provisioner only does ReadWriteOnce, while the staging
-// and prod stacks ask for ReadWriteMany (leader-elected replicas on different nodes share one
-// volume). This provisioner backs every volume with a directory under --volume-dir. All the kwok
-// "nodes" are this one machine, so such a directory really is shared by pods on any node: it serves
-// ReadWriteOnce, ReadOnlyMany, ReadWriteMany and ReadWriteOncePod alike, at any size.
+// It backs every volume with a directory under --volume-dir and stands in for a cloud's CSI driver:
+// what a class offers is set by its parameters, and a claim asking for more stays Pending with a
+// ProvisioningFailed event, as on EKS, GKE or AKS. All the nodes are this one machine, so a directory
+// could serve any access mode anywhere; the parameters take that away where a cloud would:
+//
+//	accessModes  comma-separated access modes the class supports (default: all four). A zonal
+//	             block-storage class (gp3, pd-ssd, Premium SSD) offers ReadWriteOnce,ReadWriteOncePod.
+//	topology     "zone": the volume lives in the zone of the node the scheduler selected for the
+//	             claim's first pod (PV node affinity on topology.kubernetes.io/zone), so pods in
+//	             other zones cannot use it; needs volumeBindingMode WaitForFirstConsumer.
+//	             "none" (default): reachable from every node, like a regional file service.
+//	uid, gid     owner of the volume's root directory (default 1000, the bot's UID/GID).
+//
+// Ownership: the kubelet gives a cloud volume to the pod's fsGroup when it mounts it, but leaves a
+// hostPath volume as it is. So the root directory is created with mode 2775 (group-writable,
+// setgid so new files keep its group), owned by uid and by the fsGroup of the pod the claim was
+// provisioned for, or gid if that pod sets none. Unlike the kubelet's, this happens once, at
+// provisioning.
 //
 // It is an "external" provisioner in the sense of the PV controller
 // (k8s.io/kubernetes/pkg/controller/volume/persistentvolume), and follows the same protocol as
@@ -38,6 +51,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -224,29 +239,52 @@ func (p *provisioner) syncClaim(ctx context.Context, key string) error {
 	if _, err := p.volumes.Get(pvName); err == nil {
 		return nil // provisioned already; the PV controller binds it
 	}
-	// What a directory cannot be: a block device, a copy of another volume, a pick among existing PVs.
+	// What a directory cannot be: a block device, a copy of another volume, a pick among existing PVs;
+	// and what the class does not offer.
+	params, err := parseParameters(class)
 	var unsupported string
 	switch {
+	case err != nil:
+		unsupported = err.Error()
 	case claim.Spec.VolumeMode != nil && *claim.Spec.VolumeMode == v1.PersistentVolumeBlock:
-		unsupported = "volumeMode Block"
+		unsupported = "claims with volumeMode Block are not supported"
 	case claim.Spec.DataSource != nil || claim.Spec.DataSourceRef != nil:
-		unsupported = "a data source"
+		unsupported = "claims with a data source are not supported"
 	case claim.Spec.Selector != nil:
-		unsupported = "a selector"
+		unsupported = "claims with a selector are not supported"
+	default:
+		for _, mode := range claim.Spec.AccessModes {
+			if !slices.Contains(params.accessModes, mode) {
+				unsupported = fmt.Sprintf("access mode %s is not supported: the class supports only %s", mode, joinModes(params.accessModes))
+				break
+			}
+		}
 	}
 	if unsupported != "" {
-		p.events.Eventf(claim, v1.EventTypeWarning, "ProvisioningFailed", "%s does not support claims with %s", p.name, unsupported)
+		p.events.Eventf(claim, v1.EventTypeWarning, "ProvisioningFailed", "failed to provision volume with StorageClass %q: %s", class.Name, unsupported)
 		return nil // not retried: the claim must change first, which queues it again
+	}
+
+	var affinity *v1.VolumeNodeAffinity
+	if params.zonal {
+		zone, err := p.selectedZone(ctx, claim)
+		if err != nil {
+			return p.failed(claim, err)
+		}
+		affinity = &v1.VolumeNodeAffinity{Required: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{{
+			MatchExpressions: []v1.NodeSelectorRequirement{{Key: v1.LabelTopologyZone, Operator: v1.NodeSelectorOpIn, Values: []string{zone}}},
+		}}}}
+	}
+	gid := params.gid
+	if fsGroup, err := p.consumerFSGroup(ctx, claim); err != nil {
+		return p.failed(claim, err)
+	} else if fsGroup != nil {
+		gid = *fsGroup
 	}
 
 	p.events.Eventf(claim, v1.EventTypeNormal, "Provisioning", "External provisioner is provisioning volume for claim %q", key)
 	dir := filepath.Join(p.volumeDir, pvName)
-	// World-writable, like a fresh NFS export: hostPath volumes get no fsGroup ownership, and the
-	// stacks' pods run as non-root users.
-	if err := os.MkdirAll(dir, 0o777); err != nil {
-		return p.failed(claim, err)
-	}
-	if err := os.Chmod(dir, 0o777); err != nil {
+	if err := makeVolumeDir(dir, params.uid, gid); err != nil {
 		return p.failed(claim, err)
 	}
 	reclaim := v1.PersistentVolumeReclaimDelete
@@ -271,17 +309,126 @@ func (p *provisioner) syncClaim(ctx context.Context, key string) error {
 			PersistentVolumeReclaimPolicy: reclaim,
 			StorageClassName:              class.Name,
 			MountOptions:                  class.MountOptions,
-			// No node affinity: every node reaches the directory (see the package comment).
-			PersistentVolumeSource: v1.PersistentVolumeSource{HostPath: &v1.HostPathVolumeSource{Path: dir, Type: &hostPathType}},
+			NodeAffinity:                  affinity,
+			PersistentVolumeSource:        v1.PersistentVolumeSource{HostPath: &v1.HostPathVolumeSource{Path: dir, Type: &hostPathType}},
 		},
 	}
 	if _, err := p.client.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		_ = os.Remove(dir) // only if still empty
 		return p.failed(claim, err)
 	}
-	log.Printf("%s: provisioned %s (%s, %v, class %s)", key, pvName, pv.Spec.Capacity.Storage(), pv.Spec.AccessModes, class.Name)
+	log.Printf("%s: provisioned %s (%s, %v, class %s, owner %d:%d)", key, pvName, pv.Spec.Capacity.Storage(), pv.Spec.AccessModes, class.Name, params.uid, gid)
 	p.events.Eventf(claim, v1.EventTypeNormal, "ProvisioningSucceeded", "Successfully provisioned volume %s", pvName)
 	return nil
+}
+
+// classParameters are what a class offers (see the package comment).
+type classParameters struct {
+	accessModes []v1.PersistentVolumeAccessMode
+	zonal       bool
+	uid, gid    int64
+}
+
+var allAccessModes = []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce, v1.ReadOnlyMany, v1.ReadWriteMany, v1.ReadWriteOncePod}
+
+// parseParameters reads a class's parameters; like a CSI driver, it rejects one it does not know.
+func parseParameters(class *storagev1.StorageClass) (classParameters, error) {
+	params := classParameters{accessModes: allAccessModes, uid: defaultOwner, gid: defaultOwner}
+	for key, value := range class.Parameters {
+		switch key {
+		case "accessModes":
+			params.accessModes = nil
+			for _, field := range strings.Split(value, ",") {
+				mode := v1.PersistentVolumeAccessMode(strings.TrimSpace(field))
+				if !slices.Contains(allAccessModes, mode) {
+					return params, fmt.Errorf("parameter accessModes: unknown access mode %q", mode)
+				}
+				params.accessModes = append(params.accessModes, mode)
+			}
+		case "topology":
+			if value != "zone" && value != "none" {
+				return params, fmt.Errorf("parameter topology: %q is neither zone nor none", value)
+			}
+			params.zonal = value == "zone"
+			if params.zonal && (class.VolumeBindingMode == nil || *class.VolumeBindingMode != storagev1.VolumeBindingWaitForFirstConsumer) {
+				return params, fmt.Errorf("parameter topology zone needs volumeBindingMode WaitForFirstConsumer")
+			}
+		case "uid", "gid":
+			id, err := strconv.ParseInt(value, 10, 32)
+			if err != nil || id < 0 {
+				return params, fmt.Errorf("parameter %s: %q is not a UID/GID", key, value)
+			}
+			if key == "uid" {
+				params.uid = id
+			} else {
+				params.gid = id
+			}
+		default:
+			return params, fmt.Errorf("unknown parameter %q", key)
+		}
+	}
+	return params, nil
+}
+
+// defaultOwner is the UID and GID the bot's pods run as (components/tradingBot/workload.ts).
+const defaultOwner = 1000
+
+func joinModes(modes []v1.PersistentVolumeAccessMode) string {
+	names := make([]string, len(modes))
+	for i, mode := range modes {
+		names[i] = string(mode)
+	}
+	return strings.Join(names, ", ")
+}
+
+// selectedZone is the zone of the node the scheduler selected for the claim's first pod.
+func (p *provisioner) selectedZone(ctx context.Context, claim *v1.PersistentVolumeClaim) (string, error) {
+	name := claim.Annotations[storagehelpers.AnnSelectedNode]
+	node, err := p.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("the selected node: %w", err)
+	}
+	zone := node.Labels[v1.LabelTopologyZone]
+	if zone == "" {
+		return "", fmt.Errorf("the selected node %s has no %s label", name, v1.LabelTopologyZone)
+	}
+	return zone, nil
+}
+
+// consumerFSGroup is the fsGroup of the oldest live pod that uses the claim (directly or as its
+// generic ephemeral volume), nil if none sets one.
+func (p *provisioner) consumerFSGroup(ctx context.Context, claim *v1.PersistentVolumeClaim) (*int64, error) {
+	pods, err := p.client.CoreV1().Pods(claim.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing the claim's pods: %w", err)
+	}
+	slices.SortStableFunc(pods.Items, func(a, b v1.Pod) int {
+		return a.CreationTimestamp.Compare(b.CreationTimestamp.Time)
+	})
+	for _, pod := range pods.Items {
+		if pod.DeletionTimestamp != nil || pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.FSGroup == nil {
+			continue
+		}
+		for _, volume := range pod.Spec.Volumes {
+			if volume.PersistentVolumeClaim != nil && volume.PersistentVolumeClaim.ClaimName == claim.Name ||
+				volume.Ephemeral != nil && pod.Name+"-"+volume.Name == claim.Name {
+				return pod.Spec.SecurityContext.FSGroup, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// makeVolumeDir creates the volume's directory (or, on a retry, finds it) owned by uid:gid, mode 2775.
+func makeVolumeDir(dir string, uid, gid int64) error {
+	if err := os.MkdirAll(dir, 0o775); err != nil {
+		return err
+	}
+	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
+		return fmt.Errorf("%w (the provisioner must run as root to give volumes to UID %d)", err, uid)
+	}
+	// Chmod, as MkdirAll's mode is subject to the umask and cannot set the setgid bit.
+	return os.Chmod(dir, 0o775|os.ModeSetgid)
 }
 
 func (p *provisioner) failed(claim *v1.PersistentVolumeClaim, err error) error {

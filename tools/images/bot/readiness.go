@@ -38,17 +38,19 @@ func NewReadiness(cfg Config) *Readiness {
 	}}
 }
 
-// Run checks at once, then every checkInterval, until ctx ends. Changes are logged.
+// Run checks at once, then every checkInterval, until ctx ends. Changes are logged, not every check.
 func (r *Readiness) Run(ctx context.Context, log *slog.Logger) {
 	ticker := time.NewTicker(checkInterval)
 	defer ticker.Stop()
+	logged := ""
 	for {
-		before, _ := r.Status()
 		r.CheckOnce(ctx)
-		if after, why := r.Status(); after != before || (!after && why != "") {
-			if after {
+		ready, why := r.Status()
+		if state := fmt.Sprint(ready, why); state != logged && ctx.Err() == nil {
+			logged = state
+			if ready {
 				log.Info("ready: PostgreSQL and Redis accept the credentials")
-			} else if ctx.Err() == nil {
+			} else {
 				log.Warn("not ready", "reason", why)
 			}
 		}

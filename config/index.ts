@@ -4,7 +4,9 @@ import { PROJECT, SECRET_KEYS } from "./schema";
 import { RawConfig, SecretKey, SECRET_IN_PLAINTEXT, SECRET_SET } from "./settings";
 import { parseStack, StackSettings } from "./stack";
 
-export { Settings, Environment, SecretKey, EgressPeer, Toleration, parseSettings, runsSeveralReplicas, usesVolumePerReplica } from "./settings";
+export {
+    Settings, Environment, SecretKey, EgressPeer, Toleration, IN_CLUSTER_HOSTS, parseSettings, runsSeveralReplicas, usesVolumePerReplica,
+} from "./settings";
 export { parseStack, StackSettings, STACK_WIDE_KEYS } from "./stack";
 export { InvalidConfigError } from "./problems";
 export { CONFIG_KEYS, SECRET_DATA_KEYS, PROJECT } from "./schema";

@@ -89,7 +89,7 @@ export const SECRET_IN_PLAINTEXT = "[plaintext secret]";
 export type RawConfig = Record<string, string | undefined>;
 
 /** The in-cluster databases' Service names when the stack does not name them. */
-const IN_CLUSTER_HOSTS = { databaseHost: "postgres", redisHost: "redis" } as const;
+export const IN_CLUSTER_HOSTS = { databaseHost: "postgres", redisHost: "redis" } as const;
 
 const TESTNET_ENDPOINT = "https://testnet.binance.vision";
 const LIVE_ENDPOINT = "https://api.binance.com";

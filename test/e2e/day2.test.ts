@@ -9,7 +9,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { CONFIG_KEYS } from "../../config/schema";
+import { IN_CLUSTER_HOSTS } from "../../config";
 import { botPods, waitFor } from "./cluster";
 import {
     assertSameUids, deployAll, destroyAll, initDevStack, isProvider, kindOf, liveUids, log, managedObjectsOf,
@@ -18,7 +18,7 @@ import {
 import { KUBECTL, Workspace } from "./workspace";
 
 /** The in-cluster databases' Service names (their objects are `<host>`, `<host>-data`, `<host>-credentials`). */
-const DATABASE_HOSTS = [CONFIG_KEYS.databaseHost.default, CONFIG_KEYS.redisHost.default];
+const DATABASE_HOSTS = Object.values(IN_CLUSTER_HOSTS);
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 const summary = (steps: PlanStep[]) => steps.map((s) => `${s.op} ${s.what}`).join("\n");

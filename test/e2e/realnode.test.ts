@@ -17,13 +17,15 @@ const NS = `e2e-realnode-${process.pid}`;
 // node.sh's NODE_POD_CIDR: the real node's CNI range.
 const POD_PREFIX = "10.244.100.";
 
-/** The image build-node.sh builds for these tests (versions.sh's NODE_HELLO_IMAGE). */
-function helloImage(): string {
+/** A pin of tools/toolchain/versions.sh. */
+function pinned(name: string): string {
     const versions = fs.readFileSync(path.join(PROJECT_DIR, "tools/toolchain/versions.sh"), "utf8");
-    const m = /^NODE_HELLO_IMAGE=(\S+)$/m.exec(versions);
-    assert.ok(m, "tools/toolchain/versions.sh has no NODE_HELLO_IMAGE");
+    const m = new RegExp(`^${name}=(\\S+)$`, "m").exec(versions);
+    assert.ok(m, `tools/toolchain/versions.sh has no ${name}`);
     return m[1];
 }
+/** The image build-node.sh builds for these tests. */
+const helloImage = (): string => pinned("NODE_HELLO_IMAGE");
 
 function helloPod(name: string, labels: Record<string, string>, placement: object = REAL_NODE_PLACEMENT): object {
     return {
@@ -87,8 +89,8 @@ describe("real node: kubelet, containerd, CNI, kube-proxy and CoreDNS (plain kub
         assert.deepStrictEqual(node.spec.taints?.filter((t: any) => t.key === REAL_NODE.taint.key),
             [{ key: REAL_NODE.taint.key, value: REAL_NODE.taint.value, effect: REAL_NODE.taint.effect }]);
         assert.strictEqual(node.metadata.annotations?.["kwok.x-k8s.io/node"], undefined, "kwok must not manage the real node");
-        assert.match(node.status.nodeInfo.kubeletVersion, /^v1\.35\./);
-        assert.match(node.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\/2\./);
+        assert.strictEqual(node.status.nodeInfo.kubeletVersion, `v${pinned("KUBERNETES_VERSION")}`);
+        assert.strictEqual(node.status.nodeInfo.containerRuntimeVersion, `containerd://${pinned("CONTAINERD_VERSION")}`);
         const internal = node.status.addresses.find((a: any) => a.type === "InternalIP")?.address;
         assert.ok(internal && !internal.startsWith("127."), `the node's InternalIP ${internal} must not be loopback`);
     });
@@ -116,7 +118,10 @@ describe("real node: kubelet, containerd, CNI, kube-proxy and CoreDNS (plain kub
 
     it("a second pod reaches the first through a ClusterIP Service by its DNS names (kube-proxy, CoreDNS); kubectl exec runs in it", () => {
         kubectl(["-n", NS, "expose", "pod", "hello", "--name", "hello", "--port", "80", "--target-port", "8080"]);
-        kubectl(["apply", "-f", "-"], JSON.stringify(helloPod("client", { app: "client" })));
+        const client: any = helloPod("client", { app: "client" });
+        // Go's TLS reads its roots from here: the API server's CA, mounted with the service-account token.
+        client.spec.containers[0].env = [{ name: "SSL_CERT_FILE", value: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" }];
+        kubectl(["apply", "-f", "-"], JSON.stringify(client));
         waitFor("pod client to be Ready", () => ready(pod("client")), 120);
         const clusterIP = JSON.parse(kubectl(["-n", NS, "get", "service", "hello", "-o", "json"])).spec.clusterIP;
         for (const url of [`http://hello.${NS}.svc.cluster.local/`, "http://hello/", `http://${clusterIP}/`]) {
@@ -129,6 +134,17 @@ describe("real node: kubelet, containerd, CNI, kube-proxy and CoreDNS (plain kub
             }, 60);
             assert.strictEqual(out.trim(), "hello from hello", `${url} answered: ${out}`);
         }
+    });
+
+    it("pods reach the API server through the `kubernetes` Service (its advertise address, on the node)", () => {
+        let out = "";
+        waitFor("https://kubernetes.default.svc/version to answer from pod client", () => {
+            const r = spawnSync(KUBECTL, ["--kubeconfig", kubeconfig, "-n", NS, "exec", "client", "--", "/hello-server", "get",
+                "https://kubernetes.default.svc/version"], { encoding: "utf8", timeout: 30_000 });
+            out = `${r.stdout}${r.stderr}`;
+            return r.status === 0;
+        }, 60);
+        assert.strictEqual(JSON.parse(out).gitVersion, `v${pinned("KUBERNETES_VERSION")}`, out);
     });
 
     it("kubectl logs shows the container's output; kubectl port-forward reaches its port", async () => {

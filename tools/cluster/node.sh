@@ -12,7 +12,7 @@
 #
 # State lives in $NODE_DIR: containerd's root (images) and state, the kubelet's root dir and pod
 # logs, the CNI configuration and IP allocations. Outside it only what the kernel keeps: the
-# dummy link holding $NODE_IP and $ADVERTISE_IP, the $NODE_BRIDGE bridge, iptables rules, kubepods cgroups, and
+# link holding $NODE_IP and $ADVERTISE_IP, the $NODE_BRIDGE bridge, iptables rules, kubepods cgroups, and
 # containerd's shim sockets in /run/containerd/s; `down` removes them all.
 
 # The real node's identity; test/e2e/cluster.ts (REAL_NODE) repeats these strings for the tests
@@ -23,7 +23,7 @@ REAL_NODE_TAINT=trading-bot.local/real-node=true:NoSchedule
 
 NODE_DIR="$STATE/node"
 NODE_STATUS_FILE="$NODE_DIR/status"
-# A private address on a dummy link: the kubelet's address must not be loopback (the API server
+# A private address on a link of its own: the kubelet's address must not be loopback (the API server
 # dials it for logs, exec and port-forward), and it serves DNS to the pods.
 NODE_LINK=tbnode0
 NODE_IP=10.240.0.20
@@ -43,7 +43,8 @@ CNI_BIN_DIR=/usr/lib/cni
 # and in build-node.sh's own folder is imported into containerd's k8s.io namespace.
 IMAGE_DIRS=("$TRADING_BOT_CACHE/images" "$TRADING_BOT_CACHE/node-images")
 
-NODE_COMPONENTS=(containerd coredns kube-proxy apiserver-proxy kubelet)
+# In the order of starting: kube-proxy needs the Node the kubelet registers.
+NODE_COMPONENTS=(containerd coredns apiserver-proxy kubelet kube-proxy)
 
 ctr() { "$TOOLCHAIN_BIN/ctr" --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
@@ -73,6 +74,7 @@ args_kubelet() {
 --config=$NODE_DIR/kubelet.yaml
 --kubeconfig=$STATE/kubelet.kubeconfig
 --root-dir=$NODE_DIR/kubelet
+--cert-dir=$NODE_DIR/kubelet/pki
 --hostname-override=$REAL_NODE_NAME
 --node-ip=$NODE_IP
 --node-labels=$REAL_NODE_LABEL
@@ -283,7 +285,7 @@ node_unavailable() {
 # node_preflight: prints why this machine cannot run the node, or nothing.
 node_preflight() {
   local missing=() f
-  [[ "${TRADING_BOT_REAL_NODE:-0}" != 0 ]] || { echo "turned off (TRADING_BOT_REAL_NODE=1 turns it on)"; return; }
+  [[ "${TRADING_BOT_REAL_NODE:-1}" != 0 ]] || { echo "turned off (TRADING_BOT_REAL_NODE=0)"; return; }
   [[ "$(id -u)" == 0 ]] || { echo "needs root (containers, network namespaces, iptables)"; return; }
   command -v ip >/dev/null || missing+=(iproute2)
   command -v iptables >/dev/null || missing+=(iptables)
@@ -310,10 +312,12 @@ node_preflight() {
   return 0
 }
 
-# node_network: the dummy link with the node's address, forwarding, and bridged traffic through
+# node_network: the link with the node's address, forwarding, and bridged traffic through
 # iptables (kube-proxy's DNAT must see pod-to-Service packets that stay on the bridge).
 node_network() {
-  { ip link show "$NODE_LINK" >/dev/null 2>&1 || ip link add "$NODE_LINK" type dummy; } &&
+  # A dummy link where the kernel has them; a bridge without ports serves as well.
+  { ip link show "$NODE_LINK" >/dev/null 2>&1 || ip link add "$NODE_LINK" type dummy 2>/dev/null ||
+    ip link add "$NODE_LINK" type bridge; } &&
     ip addr replace "$NODE_IP/32" dev "$NODE_LINK" &&
     ip addr replace "$ADVERTISE_IP/32" dev "$NODE_LINK" &&
     ip link set "$NODE_LINK" up &&
@@ -330,7 +334,7 @@ node_import_images() {
       [[ -f "$tar" ]] || continue
       stamp="$NODE_DIR/imported/$(basename "$dir")-$(basename "$tar").stamp"
       want="$(stat -c '%s %Y' "$tar") $(image_ref "$tar")"
-      if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && ctr images ls -q | grep -qxF "$(image_ref "$tar")"; then
+      if [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && ctr images ls -q 2>/dev/null | grep -qxF "$(image_ref "$tar")"; then
         continue
       fi
       ctr images import --no-unpack=false "$tar" >>"$LOGS/containerd-import.log" 2>&1 ||
@@ -406,9 +410,9 @@ node_start_all() {
   if node_start containerd 60 "$containerd_changed" &&
     { node_import_images || { NODE_FAILURE="importing the images into containerd failed (log: $LOGS/containerd-import.log)"; false; }; } &&
     node_start coredns 60 "$coredns_changed" &&
-    node_start kube-proxy 60 &&
     node_start apiserver-proxy 30 &&
-    node_start kubelet 90 "$kubelet_changed"; then
+    node_start kubelet 90 "$kubelet_changed" &&
+    node_start kube-proxy 60; then
     local i
     for i in $(seq 90); do node_ready && break; sleep 1; done
     if ! node_ready; then
@@ -469,16 +473,44 @@ node_down() {
   if [[ -x "$TOOLCHAIN_BIN/kube-proxy" ]] && iptables -t nat -S KUBE-SERVICES >/dev/null 2>&1; then
     PATH="/usr/sbin:/sbin:$PATH" "$TOOLCHAIN_BIN/kube-proxy" --cleanup >>"$LOGS/kube-proxy.log" 2>&1 || true
   fi
-  # The portmap plugin's chains, should a container have died without its CNI teardown.
-  local chain
-  for chain in $(iptables -t nat -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^CNI-/ { print $2 }'); do
-    iptables -t nat -F "$chain" 2>/dev/null || true
-  done
+  node_iptables_cleanup
   # The kubelet's QoS cgroups, now empty.
   find /sys/fs/cgroup/*/kubepods -depth -type d -exec rmdir {} + 2>/dev/null || true
   # The pods' addresses and network namespaces went with them.
   rm -rf "$NODE_DIR/cni/ipam" "$NODE_DIR/containerd/state"
+  # Paths containerd and the kubelet use whatever their configuration: the CNI results cache of our
+  # network (and the loopback results of its pods), the device-plugin socket directory, and the
+  # shims' and runc's runtime directories, empty by now.
+  local f id
+  for f in /var/lib/cni/results/trading-bot-real-node-*; do
+    [[ -e "$f" ]] || continue
+    id=${f#/var/lib/cni/results/trading-bot-real-node-}
+    rm -f "$f" "/var/lib/cni/results/cni-loopback-${id%-eth0}-lo"
+  done
+  rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+  rm -rf /var/lib/kubelet/device-plugins
+  rmdir /var/lib/kubelet/pki /var/lib/kubelet 2>/dev/null || true
+  find /run/containerd -depth -type d -empty -delete 2>/dev/null || true
   rm -f "$NODE_STATUS_FILE"
+}
+
+# node_iptables_cleanup: the chains the kubelet (KUBE-FIREWALL, canaries), kube-proxy and the
+# CNI plugins (CNI-*) made, and the rules that jump to them; nothing else on the machine makes them.
+node_iptables_cleanup() {
+  local cmd table rule chain chains
+  for cmd in iptables ip6tables; do
+    command -v "$cmd" >/dev/null || continue
+    for table in filter nat mangle raw; do
+      chains=$("$cmd" -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|CNI)-/ { print $2 }')
+      [[ -n "$chains" ]] || continue
+      # -S prints each rule as the arguments that made it (comments quoted): delete it the same way.
+      while IFS= read -r rule; do
+        eval "\"\$cmd\" -t \"\$table\" -D ${rule#-A }" 2>/dev/null || true
+      done < <("$cmd" -t "$table" -S 2>/dev/null | grep -E -- '-j (KUBE|CNI)-' | grep -vE '^-A (KUBE|CNI)-')
+      for chain in $chains; do "$cmd" -t "$table" -F "$chain" 2>/dev/null || true; done
+      for chain in $chains; do "$cmd" -t "$table" -X "$chain" 2>/dev/null || true; done
+    done
+  done
 }
 
 # node_leftovers: pids of the node's processes that no pid file accounts for.

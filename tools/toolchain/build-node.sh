@@ -41,6 +41,11 @@ require_pin() {
     die "tools/toolchain/modules/$1/go.mod requires $2 $have, versions.sh pins v$3: run 'go get $2@v$3 && go mod tidy' there"
 }
 
+# newer_sources <output> <module dir>: the output is missing or older than the module's sources.
+newer_sources() {
+  [[ ! -s "$1" || -n "$(find "$2" "$PROJECT_ROOT/tools/toolchain/versions.sh" "${BASH_SOURCE[0]}" -newer "$1" -print -quit)" ]]
+}
+
 build_containerd() {
   local v="$CONTAINERD_VERSION" pkg=github.com/containerd/containerd/v2
   if reports containerd "containerd $pkg v$v" --version && reports ctr "ctr github.com/containerd/containerd/v2 v$v" --version &&
@@ -75,13 +80,15 @@ build_runc() {
 
 build_coredns() {
   local v="$COREDNS_VERSION"
-  if reports coredns "CoreDNS-$v" -version; then
+  # Our main decides which plugins are linked: rebuilt when it changes too.
+  if reports coredns "CoreDNS-$v" -version && ! newer_sources "$TOOLCHAIN_BIN/coredns" "$MODULES/coredns"; then
     return
   fi
   require_pin coredns github.com/coredns/coredns "$v"
   step "Building CoreDNS v$v"
   (cd "$MODULES/coredns" && CGO_ENABLED=0 run_logged "go build coredns" "$LOGS/coredns.log" \
     go build -trimpath -ldflags "-s -w" -o "$TOOLCHAIN_BIN/coredns" .)
+  touch "$TOOLCHAIN_BIN/coredns"
   reports coredns "CoreDNS-$v" -version || die "coredns does not report v$v after the build"
 }
 
@@ -105,11 +112,6 @@ docker_archive() {
     manifest.json "$config_digest.json" "$layer_digest.tar"
   mv "$out.tmp" "$out"
   rm -rf "$work"
-}
-
-# newer_sources <output> <module dir>: the output is missing or older than the module's sources.
-newer_sources() {
-  [[ ! -s "$1" || -n "$(find "$2" "$PROJECT_ROOT/tools/toolchain/versions.sh" "${BASH_SOURCE[0]}" -newer "$1" -print -quit)" ]]
 }
 
 build_node() {

@@ -99,6 +99,10 @@ done
 password=$(head -c 18 /dev/urandom | base64 | tr -d '+/=')
 redis_password=$(head -c 18 /dev/urandom | base64 | tr -d '+/=')
 pg_port=$(free_port) redis_port=$(free_port) bot_port=$(free_port)
+# Clients connect to the machine's own address, not loopback: a pod's connections come from its pod
+# IP, which only the image's "host all all all" rule admits (initdb's defaults admit loopback only).
+host_ip=$(hostname -I 2>/dev/null | awk '{print $1}')
+[[ -n "$host_ip" ]] || { host_ip=127.0.0.1; echo "note: no non-loopback address; PostgreSQL's pg_hba rule for remote hosts goes untested"; }
 # The images' PATHs plus the host's (for unshare, mount, chroot).
 image_path="/usr/lib/postgresql/${POSTGRES_MAJOR:-15}/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -114,7 +118,7 @@ eventually 90 "PostgreSQL answers pg_isready on port $pg_port" pg_ready
 pass "PostgreSQL initialised and ready (pg_isready)"
 psql_as() { # <password> <query>
   local envs=(PGPASSWORD="$1")
-  contain "$work/postgres" 70:70 "" psql -h 127.0.0.1 -p "$pg_port" -U bot -d trading -tAc "$2"
+  contain "$work/postgres" 70:70 "" psql -h "$host_ip" -p "$pg_port" -U bot -d trading -tAc "$2"
 }
 got=$(psql_as "$password" "select current_user || '@' || current_database() || ' ' || (select setting from pg_settings where name = 'password_encryption')" 2>&1) ||
   fail "psql with the password: $got"
@@ -136,7 +140,7 @@ dir /data
 EOF' >"$work/redis.log" 2>&1 &
 launchers+=($!)
 envs=()
-redis_ping() { contain "$work/redis" 999:999 "" redis-cli -p "$redis_port" ping; }
+redis_ping() { contain "$work/redis" 999:999 "" redis-cli -h "$host_ip" -p "$redis_port" ping; }
 redis_pong() { local envs=(REDISCLI_AUTH="$redis_password"); [[ $(redis_ping) == PONG ]]; }
 eventually 30 "Redis answers PONG with REDISCLI_AUTH" redis_pong
 pass "redis-cli ping with REDISCLI_AUTH: PONG"
@@ -149,8 +153,8 @@ pass "redis-cli without the password is refused ($out)"
 bot() { # <port> <db password> <redis password> <volume>
   mkdir -p "$4/data" "$4/logs"; chown 1000:1000 "$4/data" "$4/logs"
   local envs=(HTTP_PORT="$1" ENVIRONMENT=dev LOG_LEVEL=info POD_NAME=smoke-bot POD_NAMESPACE=smoke
-    DATABASE_HOST=127.0.0.1 DATABASE_PORT="$pg_port" DATABASE_NAME=trading DATABASE_USER=bot DATABASE_SSL_MODE=prefer
-    DATABASE_PASSWORD="$2" REDIS_HOST=127.0.0.1 REDIS_PORT="$redis_port" REDIS_DB=0 REDIS_PASSWORD="$3"
+    DATABASE_HOST="$host_ip" DATABASE_PORT="$pg_port" DATABASE_NAME=trading DATABASE_USER=bot DATABASE_SSL_MODE=prefer
+    DATABASE_PASSWORD="$2" REDIS_HOST="$host_ip" REDIS_PORT="$redis_port" REDIS_DB=0 REDIS_PASSWORD="$3"
     TRADING_ENABLED=true LEADER_ELECTION_ENABLED=false LEADER_ELECTION_LEASE_NAME= DATA_DIR=/app/data LOG_DIR=/app/logs)
   contain "$work/bot" 1000:1000 "tmpfs=/tmp $4/data=/app/data $4/logs=/app/logs" /usr/local/bin/trading-bot
 }

@@ -53,8 +53,10 @@ skeleton() {
 # Go images: one static binary (CGO_ENABLED=0, from lib.sh) plus directories.
 go_image_inputs() { find "$SRC/$1" -type f | sort; imagetool_sources; }
 
+pause_fingerprint() { fingerprint "$PAUSE_IMAGE" $(go_image_inputs pause); }
+
 build_pause() {
-  local fp; fp=$(fingerprint "$PAUSE_IMAGE" $(go_image_inputs pause))
+  local fp; fp=$(pause_fingerprint)
   if current pause "$fp"; then info "pause: $OUT/pause.tar is up to date ($PAUSE_IMAGE)"; return; fi
   step "Building the pause image ($PAUSE_IMAGE)"
   local root="$WORK/pause/rootfs"
@@ -72,8 +74,10 @@ build_trading-bot() {
   local root="$WORK/trading-bot/rootfs"
   skeleton "$root"
   mkdir -p "$root/usr/local/bin" "$root/app/data" "$root/app/logs"
-  (cd "$SRC/bot" && run_logged "go build trading-bot" "$LOGS/image-trading-bot.log" \
-    go build -trimpath -ldflags "-s -w" -o "$root/usr/local/bin/trading-bot" .)
+  # Its unit tests (HTTP, readiness reporting, SIGTERM, leader election against a fake API) first.
+  (cd "$SRC/bot" && run_logged "go test trading-bot" "$LOGS/image-trading-bot-test.log" go test -count=1 . &&
+    run_logged "go build trading-bot" "$LOGS/image-trading-bot.log" \
+      go build -trimpath -ldflags "-s -w" -o "$root/usr/local/bin/trading-bot" .)
   printf 'root:x:0:0:root:/root:/nonexistent\nbot:x:1000:1000:trading bot:/app:/nonexistent\n' >"$root/etc/passwd"
   printf 'root:x:0:\nbot:x:1000:\n' >"$root/etc/group"
   # The pod runs it as 1000:1000 with a read-only root: these are its only writable places.
@@ -183,6 +187,12 @@ for part in "${parts[@]}"; do
   case "$part" in pause | trading-bot | postgres | redis) ;; *) die "unknown image '$part' (expected pause, trading-bot, postgres or redis)" ;; esac
 done
 build_imagetool
+tested_imagetool=false
+test_imagetool() {
+  $tested_imagetool && return
+  (cd "$SRC/imagetool" && run_logged "go test imagetool" "$LOGS/imagetool-test.log" go test -count=1 .)
+  tested_imagetool=true
+}
 
 # The bot, PostgreSQL and Redis images are smoke-tested together (the bot must get ready against
 # the other two), so when one of them changes, the three are checked before any is published.
@@ -190,7 +200,7 @@ declare -A want=()
 tested=()
 for part in "${parts[@]}"; do
   case "$part" in
-    pause) build_pause ;;
+    pause) current pause "$(pause_fingerprint)" || test_imagetool; build_pause ;;
     trading-bot) want[$part]=$(bot_fingerprint) ;;
     postgres | redis) want[$part]=$(deb_fingerprint "$part" "$([[ $part == postgres ]] && echo "$POSTGRES_IMAGE" || echo "$REDIS_IMAGE")") ;;
   esac
@@ -200,6 +210,7 @@ for part in "${!want[@]}"; do
     info "$part: $OUT/$part.tar is up to date"
     continue
   fi
+  test_imagetool
   start=$SECONDS
   "build_$part"
   info "$part: built in $((SECONDS - start)) s"

@@ -258,3 +258,28 @@ func TestLeaderElection(t *testing.T) {
 		})
 	}
 }
+
+// Only the leader places orders.
+func TestOnlyTheLeaderTrades(t *testing.T) {
+	defer func(d time.Duration) { orderInterval = d }(orderInterval)
+	orderInterval = 50 * time.Millisecond
+	out := &syncBuffer{}
+	bot := &Bot{cfg: Config{TradingEnabled: true}, log: slog.New(slog.NewTextHandler(out, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { bot.trade(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(10 * orderInterval)
+	if n := bot.orders.Load(); n != 0 || strings.Contains(out.String(), "placing order") {
+		t.Fatalf("a replica that does not lead placed %d orders:\n%s", n, out)
+	}
+	bot.leader.Store(true)
+	waitFor(t, "orders from the leader", 2*time.Second, func() bool { return bot.orders.Load() >= 2 })
+	bot.leader.Store(false)
+	time.Sleep(2 * orderInterval)
+	n := bot.orders.Load()
+	time.Sleep(5 * orderInterval)
+	if bot.orders.Load() != n {
+		t.Error("orders went on after leadership was lost")
+	}
+}

@@ -28,8 +28,6 @@ const (
 	// How often readiness is re-checked, and how long one check of one dependency may take.
 	checkInterval = 5 * time.Second
 	checkTimeout  = 3 * time.Second
-	// How often the leader would place an order when trading is enabled.
-	orderInterval = 3 * time.Second
 	// After SIGTERM: how long to wait for the HTTP server and the Lease release before exiting anyway
 	// (well inside any termination grace period).
 	stopTimeout = 5 * time.Second
@@ -37,6 +35,9 @@ const (
 	stateFile = "trading-bot-state.json"
 	logFile   = "trading-bot.log"
 )
+
+// How often the leader would place an order when trading is enabled (a variable: tests shorten it).
+var orderInterval = 3 * time.Second
 
 // Bot is the running process' state, read by the HTTP handlers.
 type Bot struct {

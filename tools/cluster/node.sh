@@ -11,9 +11,12 @@
 # "ready", or "unavailable: <reason>".
 #
 # State lives in $NODE_DIR: containerd's root (images) and state, the kubelet's root dir and pod
-# logs, the CNI configuration and IP allocations. Outside it only what the kernel keeps: the
-# link holding $NODE_IP and $ADVERTISE_IP, the $NODE_BRIDGE bridge, iptables rules, kubepods cgroups, and
-# containerd's shim sockets in /run/containerd/s; `down` removes them all.
+# logs, the CNI configuration and IP allocations. Outside it, what the kernel keeps (the link
+# holding $NODE_IP and $ADVERTISE_IP, the $NODE_BRIDGE bridge, iptables rules, kubepods cgroups) and
+# the few paths containerd and the kubelet use whatever their configuration (/run/containerd for
+# shim sockets and runc state, libcni's cache in /var/lib/cni, /var/lib/kubelet/device-plugins):
+# `down` removes them all. `up` turns on net.ipv4.ip_forward and net.bridge.bridge-nf-call-iptables
+# and leaves them on.
 
 # The real node's identity; test/e2e/cluster.ts (REAL_NODE) repeats these strings for the tests
 # and the dev stack's nodeSelector/tolerations: change them together.

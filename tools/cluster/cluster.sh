@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local Kubernetes cluster for the Pulumi stacks: the real control plane (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler) built from source, and kwok playing the kubelets of three
-# fake nodes, since this machine has no container runtime. Everything listens on loopback only.
+# kube-controller-manager, kube-scheduler) built from source, kwok playing the kubelets of three
+# fake nodes where no container runs, and, beside them, one real node (node.sh: kubelet, containerd,
+# kube-proxy, CoreDNS) for the pods that ask for it. The control plane listens on loopback only.
 # Volumes come from our own dynamic provisioner (local-provisioner, provisioner
 # trading-bot.local/hostpath): a directory per volume under $LOCAL_STATE/cluster/volumes, owned by
 # UID 1000, offering what a cloud's class would (addons/storage-classes.yaml): `standard` any access

@@ -44,6 +44,9 @@ export function databasePods(component: string): Record<string, string> {
     return { "app.kubernetes.io/name": component };
 }
 
+/** The label an older release of this program derived from the stack's first bot. */
+const INSTANCE_LABEL = 'metadata.labels["app.kubernetes.io/instance"]';
+
 /** Labels that select one in-cluster database's pods for its Deployment. */
 export function databaseSelector(namespace: string, component: string): Record<string, string> {
     return { "app.kubernetes.io/name": component, "app.kubernetes.io/instance": `${namespace}-${component}` };
@@ -79,7 +82,14 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
             storageClassName: a.settings.storage.className,
             resources: { requests: { storage: "1Gi" } },
         },
-    }, opts);
+    }, {
+        ...opts,
+        // The claim keeps the instance label it was created with (an older release derived it
+        // from the first bot): the label only informs, and pulumi-kubernetes 4.25 cannot update a
+        // bound claim of a WaitForFirstConsumer class (it waits for Pending until it times out,
+        // pulumi-kubernetes#4179), so a label change would fail the upgrade.
+        ignoreChanges: [INSTANCE_LABEL],
+    });
     const scratch = a.writablePaths.map((path, i) => ({ name: `scratch-${i}`, path }));
     const check = { exec: { command: a.ready }, timeoutSeconds: 5 };
     new k8s.apps.v1.Deployment(`${logical}-deployment`, {
@@ -140,7 +150,7 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
         // A Deployment's selector cannot change (a change replaces it). Stacks deployed before the
         // databases had an owner of their own keep the selector (and matching pod label) their
         // first bot gave them; new stacks get the one above, which no bot edit changes.
-        ignoreChanges: ["spec.selector", 'spec.template.metadata.labels["app.kubernetes.io/instance"]'],
+        ignoreChanges: ["spec.selector", `spec.template.${INSTANCE_LABEL}`],
     });
     new k8s.core.v1.Service(`${logical}-service`, {
         metadata,

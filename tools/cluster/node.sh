@@ -281,6 +281,9 @@ EOF
 node_unavailable() {
   mkdir -p "$NODE_DIR"
   printf 'unavailable: %s\n' "$1" >"$NODE_STATUS_FILE"
+  # A Node left from an earlier run would stay NotReady (and tainted unreachable) for good: remove
+  # it, as a cloud removes a deleted machine's node; its pods are deleted with it.
+  kubectl delete node "$REAL_NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   printf '\033[1;33m==> real node %s unavailable: %s\033[0m\n    (the cluster runs with kwok nodes only; suites that need the real node are skipped)\n' \
     "$REAL_NODE_NAME" "$1" >&2
 }

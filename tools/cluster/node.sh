@@ -51,8 +51,8 @@ NODE_COMPONENTS=(containerd coredns apiserver-proxy kubelet kube-proxy)
 
 ctr() { "$TOOLCHAIN_BIN/ctr" --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
-# The node's certificates and kubeconfigs (called from pki_ensure's caller on every `up`, node or
-# not: the API server's kubelet client certificate is one of its arguments).
+# The node's certificates and kubeconfigs, made on every `up` (after pki_ensure) whether the node
+# runs or not: the API server's kubelet client certificate is one of its arguments.
 node_pki() {
   pki_issue ca kubelet "/O=system:nodes/CN=system:node:$REAL_NODE_NAME" clientAuth
   pki_issue ca kubelet-serving "/CN=$REAL_NODE_NAME" serverAuth "IP:$NODE_IP,DNS:$REAL_NODE_NAME"
@@ -84,6 +84,8 @@ args_kubelet() {
 EOF
 }
 
+# NodePorts only on the node's address, not on every address of the machine; the conntrack limits
+# and timeouts left as the machine has them (0: do not set).
 args_kube-proxy() {
   cat <<EOF
 --kubeconfig=$STATE/kube-proxy.kubeconfig
@@ -389,6 +391,8 @@ node_up() {
 node_start_all() {
   local reason t0=$SECONDS
   rm -f "$NODE_STATUS_FILE"
+  # containerd finds its shim here, kube-proxy iptables and conntrack, the kubelet mount.
+  PATH="$TOOLCHAIN_BIN:/usr/local/sbin:/usr/sbin:/sbin:$PATH"
   reason=$(node_preflight)
   if [[ -n "$reason" ]]; then
     node_down_quietly
@@ -410,8 +414,6 @@ node_start_all() {
   node_write "$NODE_DIR/containerd.toml" < <(node_config_containerd) && containerd_changed=1
   node_write "$NODE_DIR/kubelet.yaml" < <(node_config_kubelet) && kubelet_changed=1
   node_write "$NODE_DIR/Corefile" < <(node_config_coredns) && coredns_changed=1
-  # containerd finds its shim, kube-proxy iptables and conntrack, the kubelet mount.
-  PATH="$TOOLCHAIN_BIN:/usr/local/sbin:/usr/sbin:/sbin:$PATH"
   NODE_FAILURE=""
   if node_start containerd 60 "$containerd_changed" &&
     { node_import_images || { NODE_FAILURE="importing the images into containerd failed (log: $LOGS/containerd-import.log)"; false; }; } &&

@@ -135,15 +135,14 @@ node_write() {
 # image_ref <tar>: the first reference a docker-archive tar names.
 image_ref() { tar -xOf "$1" manifest.json 2>/dev/null | sed -n 's/.*"RepoTags":\["\([^"]*\)".*/\1/p'; }
 
-# sandbox_image: the pause image of tools/toolchain/build-images.sh when it is there, else build-node.sh's.
+# sandbox_image: build-images.sh's pause image (PAUSE_IMAGE) once it is built (install.sh builds
+# it), else build-node.sh's own, so that `npm run cluster -- up` alone runs pods too.
 sandbox_image() {
-  local tar ref
-  for tar in "$TRADING_BOT_CACHE/images"/*.tar; do
-    [[ -f "$tar" ]] || continue
-    ref=$(image_ref "$tar")
-    [[ "$ref" != */pause:* ]] || { echo "$ref"; return; }
-  done
-  echo "$NODE_PAUSE_IMAGE"
+  if [[ "$(image_ref "$TRADING_BOT_CACHE/images/pause.tar")" == "$PAUSE_IMAGE" ]]; then
+    echo "$PAUSE_IMAGE"
+  else
+    echo "$NODE_PAUSE_IMAGE"
+  fi
 }
 
 node_config_containerd() {

@@ -6,8 +6,9 @@
 #                container fails to start ("can't get final child's PID from pipe: EOF")
 #   coredns      CoreDNS with the plugins the node's Corefile uses
 #   node         from tools/toolchain/modules/node: apiserver-proxy (lets pods reach the API server),
-#                and docker-archive tars in $NODE_IMAGES: the sandbox's pause image and hello-server
-#                (the real-node tests' HTTP server), each a single static Go binary
+#                and docker-archive tars in $NODE_IMAGES: a pause image (the sandbox image until
+#                build-images.sh's is built) and hello-server (the real-node tests' HTTP server),
+#                each a single static Go binary
 # The CNI plugins, iptables and conntrack are Debian's (containernetworking-plugins, iptables,
 # conntrack). Each part is skipped when its output reports the version pinned in versions.sh (the
 # node part: when its outputs are newer than their sources).

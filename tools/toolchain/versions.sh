@@ -18,7 +18,8 @@ ACTIONLINT_VERSION=1.7.12
 # module proxy serves (2026-11).
 KUBE_SCORE_VERSION=1.20.0
 # The local cluster's real node (tools/toolchain/build-node.sh, tools/cluster/node.sh): containerd 2.x and runc from Go
-# (Debian's are 1.6 and 1.1.5), CoreDNS; its images are built locally, never pulled.
+# (Debian's are 1.6 and 1.1.5), CoreDNS. build-node.sh's own images: a pause image, the sandbox image until
+# build-images.sh's PAUSE_IMAGE is built, and hello-server for test/e2e/realnode.test.ts.
 CONTAINERD_VERSION=2.4.2
 RUNC_VERSION=1.5.3
 COREDNS_VERSION=1.15.0

@@ -48,6 +48,12 @@ export const REAL_NODE_PLACEMENT = {
     tolerations: [{ key: REAL_NODE.taint.key, operator: "Equal", value: REAL_NODE.taint.value, effect: REAL_NODE.taint.effect }],
 };
 
+/** The same placement as the stacks' `nodeSelector` and `tolerations` config items (key=value, key=value:Effect). */
+export const REAL_NODE_STACK_CONFIG = {
+    nodeSelector: [`${REAL_NODE.label.key}=${REAL_NODE.label.value}`],
+    tolerations: [`${REAL_NODE.taint.key}=${REAL_NODE.taint.value}:${REAL_NODE.taint.effect}`],
+};
+
 /**
  * Why the real node is not there (as `npm run cluster -- up` recorded it in
  * .local/cluster/node/status), or undefined when it is running. Suites that need it skip with

@@ -11,21 +11,55 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { REAL_NODE, REAL_NODE_PLACEMENT, realNodeUnavailable, waitFor } from "./cluster";
-import { clusterKubeconfig, KUBECTL, PROJECT_DIR } from "./workspace";
+import { clusterKubeconfig, KUBECTL, PROJECT_DIR, TOOLCHAIN_BIN } from "./workspace";
 
 const NS = `e2e-realnode-${process.pid}`;
-// node.sh's NODE_POD_CIDR: the real node's CNI range.
-const POD_PREFIX = "10.244.100.";
+const NODE_SH = "tools/cluster/node.sh";
 
-/** A pin of tools/toolchain/versions.sh. */
-function pinned(name: string): string {
-    const versions = fs.readFileSync(path.join(PROJECT_DIR, "tools/toolchain/versions.sh"), "utf8");
-    const m = new RegExp(`^${name}=(\\S+)$`, "m").exec(versions);
-    assert.ok(m, `tools/toolchain/versions.sh has no ${name}`);
+/** A variable a shell script sets, e.g. a pin of tools/toolchain/versions.sh. */
+function shellVar(name: string, file = "tools/toolchain/versions.sh"): string {
+    const text = fs.readFileSync(path.join(PROJECT_DIR, file), "utf8");
+    const m = new RegExp(`^${name}="?([^"\\s]+)"?$`, "m").exec(text);
+    assert.ok(m, `${file} sets no ${name}`);
     return m[1];
 }
+const pinned = (name: string): string => shellVar(name);
 /** The image build-node.sh builds for these tests. */
 const helloImage = (): string => pinned("NODE_HELLO_IMAGE");
+
+/** What the real node may have left on the machine: its processes, mounts, links, iptables chains, cgroups. */
+function nodeLeftovers(): string[] {
+    const found: string[] = [];
+    const nodeDir = path.join(PROJECT_DIR, ".local", "cluster", "node") + "/";
+    const programs = /^(containerd|containerd-shim-runc-v2|kubelet|kube-proxy|coredns|apiserver-proxy)$/;
+    for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        let argv: string[];
+        try {
+            argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        } catch {
+            continue;
+        }
+        const ours = argv[0].startsWith(TOOLCHAIN_BIN + "/") && programs.test(path.basename(argv[0]));
+        // The containers' own processes (the hello-server and pause images' entrypoints).
+        if (ours || argv[0] === "/hello-server" || argv[0] === "/pause") found.push(`process ${pid}: ${argv.join(" ").slice(0, 120)}`);
+    }
+    for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+        const mountPoint = line.split(" ")[4];
+        if (mountPoint?.startsWith(nodeDir)) found.push(`mount ${mountPoint}`);
+    }
+    const links = spawnSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).stdout;
+    for (const name of [shellVar("NODE_BRIDGE", NODE_SH), shellVar("NODE_LINK", NODE_SH)]) {
+        if (new RegExp(`: ${name}[:@]`).test(links)) found.push(`link ${name}`);
+    }
+    for (const save of ["iptables-save", "ip6tables-save"]) {
+        const rules = spawnSync(save, { encoding: "utf8" }).stdout ?? "";
+        found.push(...rules.split("\n").filter((l) => /^:(KUBE|CNI)-|-j (KUBE|CNI)-/.test(l)).map((l) => `${save}: ${l}`));
+    }
+    for (const controller of fs.readdirSync("/sys/fs/cgroup")) {
+        if (fs.existsSync(`/sys/fs/cgroup/${controller}/kubepods`)) found.push(`cgroup /sys/fs/cgroup/${controller}/kubepods`);
+    }
+    return found;
+}
 
 function helloPod(name: string, labels: Record<string, string>, placement: object = REAL_NODE_PLACEMENT): object {
     return {
@@ -101,7 +135,8 @@ describe("real node: kubelet, containerd, CNI, kube-proxy and CoreDNS (plain kub
         const p = pod("hello");
         assert.strictEqual(p.spec.nodeName, REAL_NODE.name);
         assert.strictEqual(p.status.phase, "Running");
-        assert.ok(p.status.podIP?.startsWith(POD_PREFIX), `pod IP ${p.status.podIP} is not from the real node's CNI range ${POD_PREFIX}0/24`);
+        const range = shellVar("NODE_POD_CIDR", NODE_SH);
+        assert.ok(p.status.podIP?.startsWith(range.replace(/0\/24$/, "")), `pod IP ${p.status.podIP} is not from the real node's CNI range ${range}`);
         assert.match(p.status.containerStatuses[0].containerID, /^containerd:\/\//);
         assert.ok(p.status.containerStatuses[0].state.running, "the container is not running");
     });
@@ -173,5 +208,28 @@ describe("real node: kubelet, containerd, CNI, kube-proxy and CoreDNS (plain kub
         } finally {
             forward.kill();
         }
+    });
+
+    it("`npm run cluster -- node down` leaves no process, mount, link, iptables chain or cgroup behind; `node up` runs the pods again", () => {
+        const cluster = (command: string): void => {
+            const r = spawnSync("bash", [path.join(PROJECT_DIR, "tools/cluster/cluster.sh"), "node", command], { encoding: "utf8", timeout: 300_000 });
+            assert.strictEqual(r.status, 0, `cluster.sh node ${command} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+        };
+        assert.ok(nodeLeftovers().length > 0, "the running node shows none of the things the check looks for: the check would prove nothing");
+        cluster("down");
+        try {
+            assert.deepStrictEqual(nodeLeftovers(), []);
+        } finally {
+            cluster("up");
+        }
+        waitFor("pod hello to be Ready again", () => ready(pod("hello")), 120);
+        let out = "";
+        waitFor("the Service to answer pod client again", () => {
+            const r = spawnSync(KUBECTL, ["--kubeconfig", kubeconfig, "-n", NS, "exec", "client", "--", "/hello-server", "get", "http://hello/"],
+                { encoding: "utf8", timeout: 30_000 });
+            out = r.stdout;
+            return r.status === 0;
+        }, 120);
+        assert.strictEqual(out.trim(), "hello from hello");
     });
 });

@@ -14,6 +14,7 @@
 #                   volumes
 #   status          each component, the API's readiness, the nodes (exit 0 only when all is up)
 #   kubeconfig      print the admin kubeconfig's path (context trading-bot-local), nothing else
+#   node up|down    start or stop the real node alone (node.sh), the rest of the cluster running
 #
 # State (certificates, etcd data, logs, pid files, kubeconfigs) lives in $LOCAL_STATE/cluster.
 set -euo pipefail
@@ -459,5 +460,6 @@ case "${1:-}" in
   down) cmd_down "${@:2}" ;;
   status) cmd_status ;;
   kubeconfig) cmd_kubeconfig ;;
-  *) die "usage: npm run cluster -- up | down [--purge] | status | kubeconfig" ;;
+  node) cmd_node "${@:2}" ;;
+  *) die "usage: npm run cluster -- up | down [--purge] | status | kubeconfig | node up|down" ;;
 esac

@@ -542,3 +542,16 @@ node_status() {
   printf '%-24s %s\n' "real node" "$state"
   return "$ok"
 }
+
+# cmd_node up|down: the real node alone, with the rest of the cluster running.
+cmd_node() {
+  case "${1:-}" in
+    up)
+      [[ -f "$PKI/admin.crt" ]] && probe_kube-apiserver || die "the cluster is not running: 'npm run cluster -- up' starts it with the node"
+      node_up
+      [[ "$(head -n 1 "$NODE_STATUS_FILE")" == ready ]]
+      ;;
+    down) node_down ;;
+    *) die "usage: npm run cluster -- node up|down" ;;
+  esac
+}

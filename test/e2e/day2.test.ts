@@ -13,7 +13,7 @@ import { IN_CLUSTER_HOSTS } from "../../config";
 import { botPods, waitFor } from "./cluster";
 import {
     assertSameUids, deployAll, destroyAll, initDevStack, isProvider, kindOf, liveUids, log, managedObjectsOf,
-    nameOf, ownedBy, PlanStep, preview, printSteps, setBots, STACK,
+    nameOf, ownedBy, PlanStep, preview, printSteps, runNamespace, setBots, STACK,
 } from "./day2/support";
 import { KUBECTL, Workspace } from "./workspace";
 
@@ -63,10 +63,10 @@ interface Case {
 
 describe("day-2 operations on a dev stack with in-cluster databases (real engine, local cluster)", function () {
     const cases: Record<"remove" | "rename" | "reorder" | "kubeconfig", Case> = {
-        remove: { namespace: "e2e-day2-remove", bots: ["btc-usdt", "eth-usdt"] },
-        rename: { namespace: "e2e-day2-rename", bots: ["alpha"] },
-        reorder: { namespace: "e2e-day2-reorder", bots: ["btc-usdt", "eth-usdt"] },
-        kubeconfig: { namespace: "e2e-day2-kubeconfig", bots: ["btc-usdt", "eth-usdt"] },
+        remove: { namespace: runNamespace("e2e-day2-remove"), bots: ["btc-usdt", "eth-usdt"] },
+        rename: { namespace: runNamespace("e2e-day2-rename"), bots: ["alpha"] },
+        reorder: { namespace: runNamespace("e2e-day2-reorder"), bots: ["btc-usdt", "eth-usdt"] },
+        kubeconfig: { namespace: runNamespace("e2e-day2-kubeconfig"), bots: ["btc-usdt", "eth-usdt"] },
     };
 
     before(async function () {

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { cli } from "./reliability/support";
 import {
-    assertSameUids, destroyAll, initDevStack, isReplace, kindOf, liveUids, log, nameOf, ownedBy, preview, printSteps, STACK,
+    assertSameUids, destroyAll, initDevStack, isReplace, kindOf, liveUids, log, nameOf, ownedBy, preview, printSteps, runNamespace, STACK,
 } from "./day2/support";
 import { PROJECT_DIR, Workspace } from "./workspace";
 
@@ -22,7 +22,7 @@ import { PROJECT_DIR, Workspace } from "./workspace";
  */
 const PREVIOUS_RELEASE = "9b6310b";
 
-const NS = "e2e-upgrade";
+const NS = runNamespace("e2e-upgrade");
 const BOTS = ["btc-usdt", "eth-usdt"];
 
 function git(args: string[], input?: Buffer): Buffer {

@@ -6,7 +6,7 @@
  * `<bot>-*` (its pods and replica sets included); everything else in the namespace is shared.
  */
 import * as assert from "assert";
-import { cliAsync, liveObjects, log, managedLive } from "../reliability/support";
+import { cliAsync, kubectlAsync, liveObjects, log, managedLive } from "../reliability/support";
 import { Workspace } from "../workspace";
 
 export { log };
@@ -14,11 +14,20 @@ export { log };
 export const STACK = "dev";
 
 /**
+ * A namespace of this run: the cluster is shared, and another run of the same test file (another
+ * checkout, another agent) must not delete or adopt this run's objects.
+ */
+export function runNamespace(name: string): string {
+    return `${name}-${process.pid}`;
+}
+
+/**
  * A dev stack (the committed Pulumi.dev.yaml: in-cluster PostgreSQL and Redis with generated
  * passwords) in its own namespace, with the given bots in that order, declared like the README's
  * `config set --path 'bots[N].name'`. Leader election is on so that each bot also owns a Lease.
  */
 export function initDevStack(ws: Workspace, namespace: string, bots: string[]): void {
+    awaitNamespaceGone(ws, namespace);
     ws.initStack(STACK, { namespace, leaderElectionEnabled: "true" });
     setBots(ws, bots);
 }
@@ -34,13 +43,24 @@ export async function deployAll(workspaces: Workspace[]): Promise<void> {
     await Promise.all(workspaces.map((ws) => cliAsync(ws, ["up", "--stack", STACK, "--yes", "--skip-preview"])));
 }
 
-/** Destroys the stacks and deletes their namespaces even if the state lost track of them. */
+/**
+ * Destroys the stacks and deletes their namespaces even if the state lost track of them, waiting
+ * until each namespace is gone: the next run reuses its name, and a namespace still terminating
+ * would take that run's new objects with it.
+ */
 export async function destroyAll(entries: { ws?: Workspace; namespace: string }[]): Promise<void> {
     await Promise.all(entries.filter((e) => e.ws).map(async ({ ws, namespace }) => {
         await cliAsync(ws!, ["destroy", "--stack", STACK, "--yes", "--skip-preview"], { allowFailure: true });
-        ws!.kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"], { allowFailure: true });
+        await kubectlAsync(ws!, ["delete", "namespace", namespace, "--ignore-not-found", "--wait=true", "--timeout=180s"]).catch((e) => log(String(e)));
         ws!.remove();
     }));
+}
+
+/** Waits until a namespace of that name left by an earlier, interrupted run is gone. */
+export function awaitNamespaceGone(ws: Workspace, namespace: string): void {
+    ws.kubectl(["wait", "--for=delete", `namespace/${namespace}`, "--timeout=180s"], { allowFailure: true });
+    const left = ws.kubectl(["get", "namespace", namespace, "--ignore-not-found", "-o", "name"]).stdout.trim();
+    assert.strictEqual(left, "", `namespace ${namespace} from an earlier run is still there`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -55,7 +75,7 @@ export interface PlanStep {
     /** The object's (or, for non-Kubernetes resources, the logical) name. */
     name: string;
     kubernetes: boolean;
-    /** Why the step is an update or a replace (property names), as the engine reports them. */
+    /** Why the step is an update or a replace (the properties the engine names). */
     reasons: string[];
 }
 
@@ -72,7 +92,10 @@ export function planStep(step: any): PlanStep {
     const objectName = (state: any) => state?.inputs?.metadata?.name ?? state?.outputs?.metadata?.name;
     const name = kubernetes ? (objectName(step.newState) ?? objectName(step.oldState) ?? logical) : logical;
     const kind = isProvider(type) ? `provider:${type.split(":").pop()}` : type.split(":").pop()!;
-    const reasons = [...(step.replaceReasons ?? []).map((r: string) => `replace: ${r}`), ...(step.diffReasons ?? [])];
+    const reasons = [
+        ...(step.replaceReasons?.length ? [`replaces because of ${step.replaceReasons.join(", ")}`] : []),
+        ...(step.diffReasons?.length ? [`differs in ${step.diffReasons.join(", ")}`] : []),
+    ];
     return { op: step.op, type, what: `${kind}/${name}`, name, kubernetes, reasons };
 }
 
@@ -87,7 +110,7 @@ export function preview(ws: Workspace): { steps: PlanStep[]; changed: PlanStep[]
 
 /** Prints the changed steps under the test (the issue note's "steps each operation produced"). */
 export function printSteps(title: string, changed: PlanStep[]): void {
-    const lines = changed.map((s) => `${s.op.padEnd(18)} ${s.what}${s.kubernetes || !s.reasons.length ? "" : ` (${s.reasons.join(", ")})`}`).sort();
+    const lines = changed.map((s) => `${s.op.padEnd(18)} ${s.what}${s.kubernetes || !s.reasons.length ? "" : ` (${s.reasons.join("; ")})`}`).sort();
     log(`${title}: ${changed.length} change(s)${lines.length ? "\n  " + lines.join("\n  ") : " (none)"}`);
 }
 

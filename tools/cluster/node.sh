@@ -352,13 +352,29 @@ node_import_images() {
   done
 }
 
+# started_at <pid>: when the process started (clock ticks since boot, /proc/<pid>/stat field 22).
+started_at() {
+  local stat
+  stat=$(<"/proc/$1/stat")
+  set -- ${stat##*) }
+  echo "${20}"
+}
+
 # node_start <component> <ready timeout>: start it unless running as wanted (restarting it when
 # its configuration file changed); fails when it does not come up.
 node_start() {
-  local c="$1" timeout="$2" changed="${3:-0}" t0=$SECONDS
-  if pid_of "$c" >/dev/null && { ! current "$c" || (( changed )); }; then
-    info "$c: restarting (its binary, arguments or configuration changed)"
-    stop "$c"
+  local c="$1" timeout="$2" changed="${3:-0}" t0=$SECONDS pid api
+  if pid=$(pid_of "$c"); then
+    if ! current "$c" || (( changed )); then
+      info "$c: restarting (its binary, arguments or configuration changed)"
+      stop "$c"
+    elif [[ "$c" =~ ^(kubelet|kube-proxy|coredns)$ ]] && api=$(pid_of kube-apiserver) &&
+      (( $(started_at "$pid") < $(started_at "$api") )); then
+      # As cluster.sh does for the control plane: its watches back off for up to a minute after
+      # the API server went away, so new Services or pods would wait that long.
+      info "$c: restarting (the API server it watches was restarted)"
+      stop "$c"
+    fi
   fi
   pid_of "$c" >/dev/null || start "$c"
   until "probe_$c"; do

@@ -120,6 +120,8 @@ describe("real node: kubelet, containerd, CNI, kube-proxy and CoreDNS (plain kub
     it("the node is the kubelet's own, labelled and tainted so only pods that ask run there", () => {
         const node = JSON.parse(kubectl(["get", "node", REAL_NODE.name, "-o", "json"]));
         assert.strictEqual(node.metadata.labels[REAL_NODE.label.key], REAL_NODE.label.value);
+        // Zonal volumes (the fast-ssd class) take the zone of the node their first pod runs on.
+        assert.ok(node.metadata.labels["topology.kubernetes.io/zone"], "the real node has no zone");
         assert.deepStrictEqual(node.spec.taints?.filter((t: any) => t.key === REAL_NODE.taint.key),
             [{ key: REAL_NODE.taint.key, value: REAL_NODE.taint.value, effect: REAL_NODE.taint.effect }]);
         assert.strictEqual(node.metadata.annotations?.["kwok.x-k8s.io/node"], undefined, "kwok must not manage the real node");

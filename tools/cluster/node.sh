@@ -24,6 +24,10 @@ REAL_NODE_NAME=real-node
 REAL_NODE_LABEL=trading-bot.local/node=real
 REAL_NODE_TAINT=trading-bot.local/real-node=true:NoSchedule
 
+# The fake nodes' region and the first one's zone (addons/nodes.yaml): zonal volumes
+# (local-provisioner's fast-ssd class) take the zone of the node that first mounts them.
+NODE_TOPOLOGY_LABELS=topology.kubernetes.io/region=local,topology.kubernetes.io/zone=a
+
 NODE_DIR="$STATE/node"
 NODE_STATUS_FILE="$NODE_DIR/status"
 # A private address on a link of its own: the kubelet's address must not be loopback (the API server
@@ -80,7 +84,7 @@ args_kubelet() {
 --cert-dir=$NODE_DIR/kubelet/pki
 --hostname-override=$REAL_NODE_NAME
 --node-ip=$NODE_IP
---node-labels=$REAL_NODE_LABEL
+--node-labels=$REAL_NODE_LABEL,$NODE_TOPOLOGY_LABELS
 EOF
 }
 

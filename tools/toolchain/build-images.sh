@@ -37,7 +37,7 @@ imagetool_sources() { find "$SRC/imagetool" -type f | sort; }
 # A few seconds cold, nothing when up to date (go build leaves an up-to-date binary alone).
 build_imagetool() {
   mkdir -p "$LOGS"
-  (cd "$SRC/imagetool" && go build -trimpath -ldflags "-s -w" -o "$IMAGETOOL" . >"$LOGS/imagetool.log" 2>&1) ||
+  (cd "$SRC/imagetool" && go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$IMAGETOOL" . >"$LOGS/imagetool.log" 2>&1) ||
     { cat "$LOGS/imagetool.log" >&2; die "go build imagetool failed"; }
 }
 
@@ -61,7 +61,7 @@ build_pause() {
   step "Building the pause image ($PAUSE_IMAGE)"
   local root="$WORK/pause/rootfs"
   skeleton "$root"
-  (cd "$SRC/pause" && run_logged "go build pause" "$LOGS/image-pause.log" go build -trimpath -ldflags "-s -w" -o "$root/pause" .)
+  (cd "$SRC/pause" && run_logged "go build pause" "$LOGS/image-pause.log" go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$root/pause" .)
   "$IMAGETOOL" archive --rootfs "$root" --ref "$PAUSE_IMAGE" --out "$WORK/out/pause.tar" \
     --user 65535:65535 --entrypoint '["/pause"]'
   publish pause "$fp"
@@ -75,9 +75,9 @@ build_trading-bot() {
   skeleton "$root"
   mkdir -p "$root/usr/local/bin" "$root/app/data" "$root/app/logs"
   # Its unit tests (HTTP, readiness reporting, SIGTERM, leader election against a fake API) first.
-  (cd "$SRC/bot" && run_logged "go test trading-bot" "$LOGS/image-trading-bot-test.log" go test -count=1 . &&
+  (cd "$SRC/bot" && run_logged "go test trading-bot" "$LOGS/image-trading-bot-test.log" go test -trimpath -count=1 . &&
     run_logged "go build trading-bot" "$LOGS/image-trading-bot.log" \
-      go build -trimpath -ldflags "-s -w" -o "$root/usr/local/bin/trading-bot" .)
+      go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$root/usr/local/bin/trading-bot" .)
   printf 'root:x:0:0:root:/root:/nonexistent\nbot:x:1000:1000:trading bot:/app:/nonexistent\n' >"$root/etc/passwd"
   printf 'root:x:0:\nbot:x:1000:\n' >"$root/etc/group"
   # The pod runs it as 1000:1000 with a read-only root: these are its only writable places.
@@ -190,7 +190,7 @@ build_imagetool
 tested_imagetool=false
 test_imagetool() {
   $tested_imagetool && return
-  (cd "$SRC/imagetool" && run_logged "go test imagetool" "$LOGS/imagetool-test.log" go test -count=1 .)
+  (cd "$SRC/imagetool" && run_logged "go test imagetool" "$LOGS/imagetool-test.log" go test -trimpath -count=1 .)
   tested_imagetool=true
 }
 

@@ -61,7 +61,8 @@ build_pause() {
   step "Building the pause image ($PAUSE_IMAGE)"
   local root="$WORK/pause/rootfs"
   skeleton "$root"
-  (cd "$SRC/pause" && run_logged "go build pause" "$LOGS/image-pause.log" go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$root/pause" .)
+  (cd "$SRC/pause" && run_logged "go test pause" "$LOGS/image-pause-test.log" go test -trimpath -count=1 . &&
+    run_logged "go build pause" "$LOGS/image-pause.log" go build -trimpath -buildvcs=false -ldflags "-s -w" -o "$root/pause" .)
   "$IMAGETOOL" archive --rootfs "$root" --ref "$PAUSE_IMAGE" --out "$WORK/out/pause.tar" \
     --user 65535:65535 --entrypoint '["/pause"]'
   publish pause "$fp"

@@ -5,7 +5,8 @@
 # the data volumes). It checks that
 #   PostgreSQL initialises, starts, answers pg_isready and accepts the user's password (and no other)
 #   over TCP with psql; Redis starts from a configuration read on stdin and answers redis-cli with
-#   REDISCLI_AUTH (and refuses without it); the bot becomes ready against both, says why not with
+#   REDISCLI_AUTH (and refuses without it); the bot becomes ready against both (Redis over TLS,
+#   checking the server name against a CA file), says why not with
 #   wrong passwords, serves /health and /metrics, writes its two files, and exits 0 soon after SIGTERM.
 #
 # Usage: smoke-test.sh BOT_TAR POSTGRES_TAR REDIS_TAR   (as root; prints SKIPPED and exits 0 otherwise)
@@ -98,7 +99,7 @@ for image in bot postgres redis; do
 done
 password=$(head -c 18 /dev/urandom | base64 | tr -d '+/=')
 redis_password=$(head -c 18 /dev/urandom | base64 | tr -d '+/=')
-pg_port=$(free_port) redis_port=$(free_port) bot_port=$(free_port)
+pg_port=$(free_port) redis_port=$(free_port) redis_tls_port=$(free_port) bot_port=$(free_port)
 # Clients connect to the machine's own address, not loopback: a pod's connections come from its pod
 # IP, which only the image's "host all all all" rule admits (initdb's defaults admit loopback only).
 host_ip=$(hostname -I 2>/dev/null | awk '{print $1}')
@@ -130,10 +131,19 @@ pass "psql with a wrong password is refused"
 [[ -s "$work/pgvol/pgdata/PG_VERSION" && $(stat -c %u "$work/pgvol/pgdata") == 70 ]] || fail "PGDATA is not on the volume, owned by 70"
 
 # Redis: configuration (with the password) on stdin, never on the command line.
-mkdir -p "$work/redisvol"; chown 0:999 "$work/redisvol"; chmod 2770 "$work/redisvol"
-envs=(REDIS_PASSWORD="$redis_password" REDIS_PORT="$redis_port")
-contain "$work/redis" 999:999 "tmpfs=/tmp $work/redisvol=/data" /bin/sh -c 'exec redis-server - <<EOF
+# Also a TLS port, with a certificate for the name redis.test that is its own CA: the bot must
+# verify that name against that CA (REDIS_TLS_SERVER_NAME, REDIS_TLS_CA_FILE), not the address.
+mkdir -p "$work/redisvol" "$work/tls"; chown 0:999 "$work/redisvol"; chmod 2770 "$work/redisvol"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=redis.test -addext subjectAltName=DNS:redis.test \
+  -keyout "$work/tls/key.pem" -out "$work/tls/ca.pem" 2>/dev/null || fail "openssl could not make a test certificate"
+chmod 0644 "$work/tls/key.pem"
+envs=(REDIS_PASSWORD="$redis_password" REDIS_PORT="$redis_port" REDIS_TLS_PORT="$redis_tls_port")
+contain "$work/redis" 999:999 "$work/tls=/tmp $work/redisvol=/data" /bin/sh -c 'exec redis-server - <<EOF
 port $REDIS_PORT
+tls-port $REDIS_TLS_PORT
+tls-cert-file /tmp/ca.pem
+tls-key-file /tmp/key.pem
+tls-auth-clients no
 requirepass $REDIS_PASSWORD
 appendonly yes
 dir /data
@@ -149,14 +159,19 @@ out=$(redis_ping 2>&1 || true)
 pass "redis-cli without the password is refused ($out)"
 [[ -n "$(ls "$work/redisvol")" ]] || fail "Redis wrote nothing to its data volume"
 
-# The bot, with the ConfigMap's and Secret's environment.
-bot() { # <port> <db password> <redis password> <volume>
+# The bot, with the ConfigMap's and Secret's environment; Redis over TLS unless told a plain port.
+bot() { # <port> <db password> <redis password> <volume> [redis plain port]
   mkdir -p "$4/data" "$4/logs"; chown 1000:1000 "$4/data" "$4/logs"
   local envs=(HTTP_PORT="$1" ENVIRONMENT=dev LOG_LEVEL=info POD_NAME=smoke-bot POD_NAMESPACE=smoke
     DATABASE_HOST="$host_ip" DATABASE_PORT="$pg_port" DATABASE_NAME=trading DATABASE_USER=bot DATABASE_SSL_MODE=prefer
-    DATABASE_PASSWORD="$2" REDIS_HOST="$host_ip" REDIS_PORT="$redis_port" REDIS_DB=0 REDIS_PASSWORD="$3"
+    DATABASE_PASSWORD="$2" REDIS_HOST="$host_ip" REDIS_DB=0 REDIS_PASSWORD="$3"
     TRADING_ENABLED=true LEADER_ELECTION_ENABLED=false LEADER_ELECTION_LEASE_NAME= DATA_DIR=/app/data LOG_DIR=/app/logs)
-  contain "$work/bot" 1000:1000 "tmpfs=/tmp $4/data=/app/data $4/logs=/app/logs" /usr/local/bin/trading-bot
+  if [[ -n "${5:-}" ]]; then
+    envs+=(REDIS_PORT="$5" REDIS_TLS=false)
+  else
+    envs+=(REDIS_PORT="$redis_tls_port" REDIS_TLS=true REDIS_TLS_SERVER_NAME=redis.test REDIS_TLS_CA_FILE=/tmp/ca.pem)
+  fi
+  contain "$work/bot" 1000:1000 "$work/tls=/tmp $4/data=/app/data $4/logs=/app/logs" /usr/local/bin/trading-bot
 }
 http_status() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1"; }
 bot_serves() { [[ $(http_status "$bot_port/health") == 200 ]]; }
@@ -166,7 +181,7 @@ bot_launcher=$!
 launchers+=("$bot_launcher")
 eventually 10 "the bot serves /health" bot_serves
 eventually 20 "the bot is ready" bot_ready
-pass "bot /health 200 and /ready 200 against PostgreSQL and Redis"
+pass "bot /health 200 and /ready 200 against PostgreSQL and Redis (TLS, verified as redis.test)"
 metrics=$(curl -s "http://127.0.0.1:$bot_port/metrics")
 for line in "trading_bot_up 1" "trading_bot_ready 1" "trading_bot_leader 1"; do
   grep -qx "$line" <<<"$metrics" || fail "/metrics lacks '$line'"
@@ -176,7 +191,7 @@ pass "bot /metrics: up, ready, leader"
 pass "bot wrote /app/data/trading-bot-state.json and /app/logs/trading-bot.log"
 
 wrong_port=$(free_port)
-bot "$wrong_port" "wrong-$password" "wrong-$redis_password" "$work/botvol2" >"$work/bot2.log" 2>&1 &
+bot "$wrong_port" "wrong-$password" "wrong-$redis_password" "$work/botvol2" "$redis_port" >"$work/bot2.log" 2>&1 &
 launchers+=($!)
 says_why() {
   local body; body=$(curl -s "http://127.0.0.1:$wrong_port/ready")

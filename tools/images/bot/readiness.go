@@ -137,6 +137,14 @@ func quote(v string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
+// quietRedisLog drops go-redis' own log lines (a failed dial, every check): /ready and the
+// bot's log already say why Redis fails.
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietRedisLog{}) }
+
 // checkRedis authenticates (AUTH), selects REDIS_DB and sends PING, over TLS when REDIS_TLS=true.
 func checkRedis(ctx context.Context, cfg Redis) error {
 	if cfg.Host == "" {

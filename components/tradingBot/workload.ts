@@ -125,8 +125,10 @@ function spread(settings: Settings, n: Naming): Partial<PodSpec> {
     return {
         ...preferOtherNodes,
         topologySpreadConstraints: [
-            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: n.selector } },
-            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: n.selector } },
+            // Nodes the pods cannot run on (tainted for other work, or outside the nodeSelector)
+            // do not count, or a cluster with such nodes could never satisfy the spread.
+            { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: n.selector }, nodeTaintsPolicy: "Honor" },
+            { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: n.selector }, nodeTaintsPolicy: "Honor" },
         ],
     };
 }

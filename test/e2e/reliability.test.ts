@@ -45,14 +45,23 @@ interface Deployed {
     secrets: Record<string, string>;
     /** Bot pods once the stack has settled (the HPA's minimum in staging and prod). */
     pods: number;
+    /** The bot's workload kind. */
+    workload: "deployment" | "statefulset";
+    /** Config beyond the namespace. */
+    config?: Record<string, string>;
 }
 
 const BINANCE = { binanceApiKey: TEST_SECRETS.binanceApiKey, binanceApiSecret: TEST_SECRETS.binanceApiSecret };
 const SETUP: Omit<Deployed, "ws">[] = [
-    { key: "dev", stack: "dev", ns: "e2e-rel-dev", secrets: BINANCE, pods: 1 },
-    { key: "dev2", stack: "dev", ns: "e2e-rel-dev2", secrets: BINANCE, pods: 1 },
-    { key: "staging", stack: "staging", ns: "e2e-rel-staging", secrets: BINANCE, pods: 2 },
-    { key: "prod", stack: "prod", ns: "e2e-rel-prod", secrets: { ...TEST_SECRETS }, pods: 3 },
+    { key: "dev", stack: "dev", ns: "e2e-rel-dev", secrets: BINANCE, pods: 1, workload: "deployment" },
+    { key: "dev2", stack: "dev", ns: "e2e-rel-dev2", secrets: BINANCE, pods: 1, workload: "deployment" },
+    // Staging on a shared ReadWriteMany volume (the local `standard` class offers it): a Deployment,
+    // whose surge-based rolling update the failed-rollout case is about.
+    {
+        key: "staging", stack: "staging", ns: "e2e-rel-staging", secrets: BINANCE, pods: 2, workload: "deployment",
+        config: { storageAccessMode: "ReadWriteMany" },
+    },
+    { key: "prod", stack: "prod", ns: "e2e-rel-prod", secrets: { ...TEST_SECRETS }, pods: 3, workload: "statefulset" },
 ];
 const SECRET_KEYS = ["binanceApiKey", "binanceApiSecret", "databasePassword", "redisPassword"];
 const INT_STACK = "dev";
@@ -65,10 +74,10 @@ const NEVER_READY = "never-ready";
 const deployed: Record<string, Deployed> = {};
 let interrupt: Workspace | undefined;
 
-/** Waits until the stack has settled: the Deployment rolled out, the expected pods Ready. */
+/** Waits until the stack has settled: the workload rolled out, the expected pods Ready. */
 function settled(d: Deployed): void {
     waitFor(`${d.key}: ${d.pods} ready bot pods`, () => {
-        const dep = d.ws.kubectlJson(["-n", d.ns, "get", "deployment", "trading-bot"]);
+        const dep = d.ws.kubectlJson(["-n", d.ns, "get", d.workload, "trading-bot"]);
         const s = dep.status ?? {};
         return s.observedGeneration === dep.metadata.generation && s.readyReplicas === d.pods
             && s.updatedReplicas === d.pods && s.replicas === d.pods;
@@ -82,7 +91,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
         for (const s of SETUP) {
             const ws = new Workspace(`rel-${s.key}`);
             deployed[s.key] = { ...s, ws };
-            ws.initStack(s.stack, { namespace: s.ns }, s.secrets);
+            ws.initStack(s.stack, { namespace: s.ns, ...s.config }, s.secrets);
         }
         // The deploys side by side.
         const ups = Object.values(deployed).map((d) => new BackgroundPulumi(d.ws, ["up", "--stack", d.stack, "--yes", "--skip-preview"]));

@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { placeholderKeys, placeholderValues, stackFileConfig } from "../unit/harness";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 const CACHE = process.env.TRADING_BOT_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "trading-bot");
@@ -103,16 +104,25 @@ export class Workspace {
         return JSON.parse(this.kubectl([...args, "-o", "json"]).stdout);
     }
 
-    /** Creates the stack and points it at the local cluster, in its own namespace. */
+    /**
+     * Creates the stack and points it at the local cluster, in its own namespace. The stack file's
+     * other placeholders are filled in as a user would (harness.placeholderValues), unless given.
+     */
     initStack(stack: string, config: Record<string, string>, secrets: Record<string, string> = {}): void {
         this.pulumi(["stack", "init", stack]);
-        const all = {
-            kubeContext: "trading-bot-local",
-            kubeconfig: this.kubeconfig,
-            ...config,
-        };
-        const pairs = Object.entries(all).flatMap(([k, v]) => ["--plaintext", `trading-bot:${k}=${v}`]);
+        const given = { kubeContext: "trading-bot-local", kubeconfig: this.kubeconfig, ...config };
+        const placeholders = placeholderKeys(stackFileConfig(stack)).filter((k) => !(k in given));
+        const all = { ...given, ...Object.fromEntries(placeholders.map((k) => [k, placeholderValues(stack)[k]])) };
+        // Lists are set item by item (--path), as the README shows.
+        const lists = Object.entries(all).filter(([, v]) => v.startsWith("["));
+        const pairs = Object.entries(all).filter(([, v]) => !v.startsWith("["))
+            .flatMap(([k, v]) => ["--plaintext", `trading-bot:${k}=${v}`]);
         this.pulumi(["config", "set-all", "--stack", stack, ...pairs]);
+        for (const [key, value] of lists) {
+            const items = JSON.parse(value) as string[];
+            if (items.length === 0) this.pulumi(["config", "set", "--path", `trading-bot:${key}`, "[]", "--stack", stack]);
+            items.forEach((item, i) => this.pulumi(["config", "set", "--path", `trading-bot:${key}[${i}]`, item, "--stack", stack]));
+        }
         for (const [key, value] of Object.entries(secrets)) {
             // The documented path: the value comes on stdin, so it never shows in a process list.
             this.pulumi(["config", "set", "--secret", `trading-bot:${key}`, "--stack", stack], { input: value });

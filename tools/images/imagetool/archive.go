@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -229,9 +228,8 @@ func writeArchive(rootfs, ref, out string, cfg Config, owners []owner) error {
 }
 
 func sha256hex(b []byte) string {
-	var h hash.Hash = sha256.New()
-	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // writeLayer writes the tree under rootfs as a layer tar: sorted, times zeroed, hard links kept.

@@ -106,7 +106,7 @@ describe("day-2 operations on a dev stack with in-cluster databases (real engine
         ws!.pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"]);
         waitUntilGone(ws!, namespace, removed);
         const survivors = assertSameUids(before, liveUids(ws!, namespace), (k) => !ownedBy(removed, nameOf(k)), `after removing ${removed}`);
-        log(`kept their UIDs: ${survivors.length} objects, among them ${survivors.filter((k) => !k.startsWith("Pod/") || ownedBy(kept, nameOf(k))).join(", ")}`);
+        log(`kept their UIDs: ${survivors.join(", ")}`);
         ws!.pulumi(["preview", "--stack", STACK, "--expect-no-changes"]);
     });
 
@@ -133,8 +133,6 @@ describe("day-2 operations on a dev stack with in-cluster databases (real engine
         const after = liveUids(ws!, namespace);
         const survivors = assertSameUids(before, after, (k) => !ownedBy(from, nameOf(k)), `after renaming ${from} to ${to}`);
         log(`kept their UIDs: ${survivors.join(", ")}`);
-        const pods = botPods(ws!, namespace, to);
-        assert.strictEqual(pods.length, 1, `${to} has no pod`);
         waitFor(`${to}'s pod to be ready`, () => botPods(ws!, namespace, to).some((p) =>
             (p.status?.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True")), 60);
         ws!.pulumi(["preview", "--stack", STACK, "--expect-no-changes"]);

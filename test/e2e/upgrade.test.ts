@@ -1,7 +1,8 @@
 /**
  * Upgrading an existing stack to this checkout's program replaces and deletes nothing: the
- * previous release of the program (a git commit) deploys a two-bot dev stack with in-cluster
- * databases; then the same stack (same backend, same stack file) runs this checkout's program.
+ * previous release of the program (a git commit) deploys dev stacks with in-cluster databases (two
+ * bots; one bot without a bots list); then the same stacks (same backend, same stack file) run this
+ * checkout's program.
  * The preview shows zero replaces and zero deletes (its steps are printed), and after `up` every
  * object keeps its UID; only the pods of a Deployment that the upgrade updates may roll.
  */
@@ -9,9 +10,9 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { cli } from "./reliability/support";
+import { CONFIG_KEYS } from "../../config/schema";
 import {
-    assertSameUids, destroyAll, initDevStack, isReplace, kindOf, liveUids, log, nameOf, ownedBy, preview, printSteps, runNamespace, STACK,
+    assertSameUids, deployAll, destroyAll, initDevStack, isReplace, kindOf, liveUids, log, nameOf, ownedBy, preview, printSteps, runNamespace, STACK,
 } from "./day2/support";
 import { PROJECT_DIR, Workspace } from "./workspace";
 
@@ -22,8 +23,20 @@ import { PROJECT_DIR, Workspace } from "./workspace";
  */
 const PREVIOUS_RELEASE = "9b6310b";
 
-const NS = runNamespace("e2e-upgrade");
-const BOTS = ["btc-usdt", "eth-usdt"];
+/** The stacks upgraded, each in its own namespace, deployed side by side. */
+interface Upgrade {
+    what: string;
+    namespace: string;
+    /** The `bots` list; empty: one bot from the top-level keys, named `name` (default trading-bot). */
+    bots: string[];
+    previous?: Workspace;
+    current?: Workspace;
+}
+const UPGRADES: Upgrade[] = [
+    { what: "a two-bot stack", namespace: runNamespace("e2e-upgrade"), bots: ["btc-usdt", "eth-usdt"] },
+    // The stack `npm start` deploys: no `bots` list.
+    { what: "a one-bot stack without a bots list", namespace: runNamespace("e2e-upgrade-single"), bots: [] },
+];
 
 function git(args: string[], input?: Buffer): Buffer {
     const r = spawnSync("git", ["-C", PROJECT_DIR, ...args], { input, maxBuffer: 256 * 1024 * 1024 });
@@ -48,55 +61,60 @@ function checkOut(ws: Workspace, commit: string): void {
     fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace(/^encryptionsalt:.*\n?/m, ""));
 }
 
-describe(`upgrading a stack deployed by the previous release (${PREVIOUS_RELEASE}) to this checkout (real engine, local cluster)`, function () {
-    let previous: Workspace | undefined;
-    let current: Workspace | undefined;
-
-    before(function () {
+describe(`upgrading stacks deployed by the previous release (${PREVIOUS_RELEASE}) to this checkout (real engine, local cluster)`, function () {
+    before(async function () {
         const exists = spawnSync("git", ["-C", PROJECT_DIR, "cat-file", "-e", `${PREVIOUS_RELEASE}^{commit}`]);
         if (exists.status !== 0) {
             log(`SKIPPED: commit ${PREVIOUS_RELEASE} is not in this clone's history (a shallow clone?); fetch it to run the upgrade test`);
             this.skip();
         }
         const started = Date.now();
-        previous = new Workspace("upgrade-previous");
-        checkOut(previous, PREVIOUS_RELEASE);
-        initDevStack(previous, NS, BOTS);
+        for (const u of UPGRADES) {
+            u.previous = new Workspace("upgrade-previous");
+            checkOut(u.previous, PREVIOUS_RELEASE);
+            initDevStack(u.previous, u.namespace, u.bots);
+        }
         // The previous release deploys the way a user ran it: plain `pulumi up`.
-        cli(previous, ["up", "--stack", STACK, "--yes", "--skip-preview"]);
-        log(`the previous release deployed ${BOTS.join(", ")} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        await deployAll(UPGRADES.map((u) => u.previous!));
+        log(`the previous release deployed ${UPGRADES.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-        // The same stack, now run from this checkout: its backend (the state) and its stack file
+        // The same stacks, now run from this checkout: the backend (the state) and the stack file
         // (the user's config, with the salt its secrets are encrypted under) come along.
-        current = new Workspace("upgrade-current");
-        fs.rmSync(current.backend, { recursive: true });
-        fs.symlinkSync(previous.backend, current.backend);
-        fs.copyFileSync(path.join(previous.dir, "Pulumi.dev.yaml"), path.join(current.dir, "Pulumi.dev.yaml"));
+        for (const u of UPGRADES) {
+            u.current = new Workspace("upgrade-current");
+            fs.rmSync(u.current.backend, { recursive: true });
+            fs.symlinkSync(u.previous!.backend, u.current.backend);
+            fs.copyFileSync(path.join(u.previous!.dir, "Pulumi.dev.yaml"), path.join(u.current.dir, "Pulumi.dev.yaml"));
+        }
     });
 
     after(async () => {
         // Either workspace reaches the state; the current code destroys what either deployed.
-        await destroyAll([{ ws: current ?? previous, namespace: NS }]);
-        if (current && previous) previous.remove();
+        await destroyAll(UPGRADES.map((u) => ({ ws: u.current ?? u.previous, namespace: u.namespace })));
+        for (const u of UPGRADES) if (u.current) u.previous?.remove();
     });
 
-    it("the preview of the upgrade replaces nothing and deletes nothing, and `up` keeps every object", () => {
-        const before = liveUids(current!, NS);
-        for (const k of [`Namespace/${NS}`, ...BOTS.flatMap((b) => [`PersistentVolumeClaim/${b}-data`, `Secret/${b}-secrets`])]) {
-            assert.ok(before.has(k), `the previous release did not create ${k}`);
-        }
+    for (const u of UPGRADES) {
+        it(`${u.what}: the preview of the upgrade replaces nothing and deletes nothing, and \`up\` keeps every object`, () => {
+            const ws = u.current!;
+            const bots = u.bots.length ? u.bots : [CONFIG_KEYS.name.default];
+            const before = liveUids(ws, u.namespace);
+            for (const k of [`Namespace/${u.namespace}`, ...bots.flatMap((b) => [`PersistentVolumeClaim/${b}-data`, `Secret/${b}-secrets`])]) {
+                assert.ok(before.has(k), `the previous release did not create ${k}`);
+            }
 
-        const { changed } = preview(current!);
-        printSteps(`upgrade ${PREVIOUS_RELEASE} -> this checkout`, changed);
-        const destructive = changed.filter((s) => isReplace(s) || s.op === "delete");
-        assert.deepStrictEqual(destructive.map((s) => `${s.op} ${s.what}`), [], "the upgrade must replace and delete nothing");
+            const { changed } = preview(ws);
+            printSteps(`upgrade ${u.what} ${PREVIOUS_RELEASE} -> this checkout`, changed);
+            const destructive = changed.filter((s) => isReplace(s) || s.op === "delete");
+            assert.deepStrictEqual(destructive.map((s) => `${s.op} ${s.what}`), [], "the upgrade must replace and delete nothing");
 
-        current!.pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"]);
-        // A Deployment the upgrade updates may roll its pods (new ReplicaSet, new pods); nothing else may be re-created.
-        const rolled = changed.filter((s) => s.kubernetes && s.op === "update" && ["Deployment", "StatefulSet"].includes(kindOf(s.what))).map((s) => s.name);
-        const mayRoll = (k: string) => ["Pod", "ReplicaSet", "ControllerRevision"].includes(kindOf(k)) && rolled.some((d) => ownedBy(d, nameOf(k)));
-        const kept = assertSameUids(before, liveUids(current!, NS), (k) => !mayRoll(k), "after the upgrade");
-        log(`kept their UIDs: ${kept.length} objects${rolled.length ? `; updated workloads that may roll their pods: ${rolled.join(", ")}` : ""}`);
-        current!.pulumi(["preview", "--stack", STACK, "--expect-no-changes"]);
-    });
+            ws.pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"]);
+            // A workload the upgrade updates may roll its pods (new ReplicaSet, new pods); nothing else may be re-created.
+            const rolled = changed.filter((s) => s.kubernetes && s.op === "update" && ["Deployment", "StatefulSet"].includes(kindOf(s.what))).map((s) => s.name);
+            const mayRoll = (k: string) => ["Pod", "ReplicaSet", "ControllerRevision"].includes(kindOf(k)) && rolled.some((d) => ownedBy(d, nameOf(k)));
+            const kept = assertSameUids(before, liveUids(ws, u.namespace), (k) => !mayRoll(k), "after the upgrade");
+            log(`kept their UIDs: ${kept.length} objects${rolled.length ? `; updated workloads that may roll their pods: ${rolled.join(", ")}` : ""}`);
+            ws.pulumi(["preview", "--stack", STACK, "--expect-no-changes"]);
+        });
+    }
 });

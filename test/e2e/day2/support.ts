@@ -24,12 +24,13 @@ export function runNamespace(name: string): string {
 /**
  * A dev stack (the committed Pulumi.dev.yaml: in-cluster PostgreSQL and Redis with generated
  * passwords) in its own namespace, with the given bots in that order, declared like the README's
- * `config set --path 'bots[N].name'`. Leader election is on so that each bot also owns a Lease.
+ * `config set --path 'bots[N].name'` (none: one bot from the top-level keys). Leader election is on
+ * so that each bot also owns a Lease.
  */
 export function initDevStack(ws: Workspace, namespace: string, bots: string[]): void {
     awaitNamespaceGone(ws, namespace);
     ws.initStack(STACK, { namespace, leaderElectionEnabled: "true" });
-    setBots(ws, bots);
+    if (bots.length) setBots(ws, bots);
 }
 
 /** Sets the stack's bots in this order (`config set --path 'bots[N].name' <bot>` for each, in one command). */

@@ -110,17 +110,19 @@ export class Workspace {
      */
     initStack(stack: string, config: Record<string, string>, secrets: Record<string, string> = {}): void {
         this.pulumi(["stack", "init", stack]);
-        const given = { kubeContext: "trading-bot-local", kubeconfig: this.kubeconfig, ...config };
+        // The kwok nodes serve the suites unless one asks for the real node (REAL_NODE_STACK_CONFIG):
+        // the dev stack file's placement onto the real node is lifted.
+        const given = { kubeContext: "trading-bot-local", kubeconfig: this.kubeconfig, nodeSelector: "[]", tolerations: "[]", ...config };
         const placeholders = placeholderKeys(stackFileConfig(stack)).filter((k) => !(k in given));
         const all = { ...given, ...Object.fromEntries(placeholders.map((k) => [k, placeholderValues(stack)[k]])) };
         // Lists are set item by item (--path), as the README shows.
-        const lists = Object.entries(all).filter(([, v]) => v.startsWith("["));
-        const pairs = Object.entries(all).filter(([, v]) => !v.startsWith("["))
+        const isList = (v: string) => v.startsWith("[") && v !== "[]";
+        const lists = Object.entries(all).filter(([, v]) => isList(v));
+        const pairs = Object.entries(all).filter(([, v]) => !isList(v))
             .flatMap(([k, v]) => ["--plaintext", `trading-bot:${k}=${v}`]);
         this.pulumi(["config", "set-all", "--stack", stack, ...pairs]);
         for (const [key, value] of lists) {
             const items = JSON.parse(value) as string[];
-            if (items.length === 0) this.pulumi(["config", "set", "--path", `trading-bot:${key}`, "[]", "--stack", stack]);
             items.forEach((item, i) => this.pulumi(["config", "set", "--path", `trading-bot:${key}[${i}]`, item, "--stack", stack]));
         }
         for (const [key, value] of Object.entries(secrets)) {

@@ -49,8 +49,8 @@ describe("several bots in one stack", () => {
         assert.strictEqual(config("btc-usdt").LOG_LEVEL, "debug");
         const image = (name: string) => byType(r.resources, "kubernetes:apps/v1:Deployment")
             .find((d) => d.inputs.metadata.name === name)!.inputs.spec.template.spec.containers[0].image;
-        assert.strictEqual(image("eth-usdt"), "ghcr.io/example/trading-bot:2.0.0");
-        assert.strictEqual(image("btc-usdt"), "ghcr.io/example/trading-bot:1.0.0");
+        assert.strictEqual(image("eth-usdt"), "trading-bot.local/trading-bot:2.0.0");
+        assert.strictEqual(image("btc-usdt"), "trading-bot.local/trading-bot:dev");
         const pvc = byType(r.resources, "kubernetes:core/v1:PersistentVolumeClaim").find((p) => p.inputs.metadata.name === "eth-usdt-data")!;
         assert.deepStrictEqual(pvc.inputs.spec.resources.requests, { storage: "10Gi" });
     });

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CONFIG_KEYS } from "../../config/schema";
 import {
-    assertSameUids, deployAll, destroyAll, initDevStack, isReplace, kindOf, liveUids, log, nameOf, ownedBy, preview, printSteps, runNamespace, STACK,
+    assertSameUids, awaitNamespaceGone, deployAll, destroyAll, isReplace, kindOf, liveUids, log, nameOf, ownedBy, preview, printSteps, runNamespace, setBots, STACK,
 } from "./day2/support";
 import { PROJECT_DIR, Workspace } from "./workspace";
 
@@ -61,6 +61,18 @@ function checkOut(ws: Workspace, commit: string): void {
     fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace(/^encryptionsalt:.*\n?/m, ""));
 }
 
+/**
+ * The stack as a user of the previous release set it up: only keys that release knows (it refuses
+ * any other, so Workspace.initStack's settings for this checkout's keys cannot be used).
+ */
+function initPreviousReleaseStack(ws: Workspace, namespace: string, bots: string[]): void {
+    awaitNamespaceGone(ws, namespace);
+    ws.pulumi(["stack", "init", STACK]);
+    const config = { kubeContext: "trading-bot-local", kubeconfig: ws.kubeconfig, namespace, leaderElectionEnabled: "true" };
+    ws.pulumi(["config", "set-all", "--stack", STACK, ...Object.entries(config).flatMap(([k, v]) => ["--plaintext", `trading-bot:${k}=${v}`])]);
+    if (bots.length) setBots(ws, bots);
+}
+
 describe(`upgrading stacks deployed by the previous release (${PREVIOUS_RELEASE}) to this checkout (real engine, local cluster)`, function () {
     before(async function () {
         const exists = spawnSync("git", ["-C", PROJECT_DIR, "cat-file", "-e", `${PREVIOUS_RELEASE}^{commit}`]);
@@ -72,7 +84,7 @@ describe(`upgrading stacks deployed by the previous release (${PREVIOUS_RELEASE}
         for (const u of UPGRADES) {
             u.previous = new Workspace("upgrade-previous");
             checkOut(u.previous, PREVIOUS_RELEASE);
-            initDevStack(u.previous, u.namespace, u.bots);
+            initPreviousReleaseStack(u.previous, u.namespace, u.bots);
         }
         // The previous release deploys the way a user ran it: plain `pulumi up`.
         await deployAll(UPGRADES.map((u) => u.previous!));

@@ -175,7 +175,15 @@ build_redis() {
 # publish <name> <fingerprint>: move the built tar into place (atomically) and remember its inputs.
 publish() {
   mkdir -p "$OUT" "$WORK/stamps"
-  mv "$WORK/out/$1.tar" "$OUT/$1.tar"
+  # Same bytes (the builds are reproducible): keep the old file, so the node does not import it again.
+  if cmp -s "$WORK/out/$1.tar" "$OUT/$1.tar"; then
+    rm "$WORK/out/$1.tar"
+    info "$1: rebuilt, the same bytes as $OUT/$1.tar"
+    echo "$2" >"$WORK/stamps/$1"
+    return
+  else
+    mv "$WORK/out/$1.tar" "$OUT/$1.tar"
+  fi
   echo "$2" >"$WORK/stamps/$1"
   info "$1: $OUT/$1.tar ($(du -h "$OUT/$1.tar" | cut -f1))"
 }

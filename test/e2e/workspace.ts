@@ -116,13 +116,15 @@ export class Workspace {
         const placeholders = placeholderKeys(stackFileConfig(stack)).filter((k) => !(k in given));
         const all = { ...given, ...Object.fromEntries(placeholders.map((k) => [k, placeholderValues(stack)[k]])) };
         // Lists are set item by item (--path), as the README shows.
-        const isList = (v: string) => v.startsWith("[") && v !== "[]";
+        const isList = (v: string) => v.startsWith("[");
         const lists = Object.entries(all).filter(([, v]) => isList(v));
         const pairs = Object.entries(all).filter(([, v]) => !isList(v))
             .flatMap(([k, v]) => ["--plaintext", `trading-bot:${k}=${v}`]);
         this.pulumi(["config", "set-all", "--stack", stack, ...pairs]);
         for (const [key, value] of lists) {
             const items = JSON.parse(value) as string[];
+            // An empty list is the project's default (Pulumi.yaml): the stack file's list is removed.
+            if (items.length === 0) this.pulumi(["config", "rm", `trading-bot:${key}`, "--stack", stack]);
             items.forEach((item, i) => this.pulumi(["config", "set", "--path", `trading-bot:${key}[${i}]`, item, "--stack", stack]));
         }
         for (const [key, value] of Object.entries(secrets)) {

@@ -8,18 +8,24 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { TEST_SECRETS } from "../unit/harness";
+import { placeholderValues, TEST_SECRETS } from "../unit/harness";
 import { assertNoSecretIn, botPods, waitFor } from "./cluster";
 import { previewSummary, PROJECT_DIR, Workspace } from "./workspace";
 
 const STACK = "dev";
+/** A dev stack on external databases names them, as a user must (the pods on kwok never connect). */
+const EXTERNAL_DATABASES = {
+    inClusterDatabases: "false",
+    databaseHost: placeholderValues(STACK).databaseHost,
+    redisHost: placeholderValues(STACK).redisHost,
+};
 
 describe("secrets: set with --secret, rotated, and an existing Secret", () => {
     const NS = "e2e-secrets";
     let ws: Workspace;
     before(() => {
         ws = new Workspace("secrets");
-        ws.initStack(STACK, { namespace: NS, inClusterDatabases: "false" }, {
+        ws.initStack(STACK, { namespace: NS, ...EXTERNAL_DATABASES }, {
             binanceApiKey: TEST_SECRETS.binanceApiKey, binanceApiSecret: TEST_SECRETS.binanceApiSecret,
             databasePassword: TEST_SECRETS.databasePassword, redisPassword: TEST_SECRETS.redisPassword,
         });
@@ -65,7 +71,7 @@ describe("secrets: set with --secret, rotated, and an existing Secret", () => {
             "--from-literal=database-password=external-db", "--from-literal=redis-password=external-redis"]);
         const other = new Workspace("existing");
         try {
-            other.initStack(STACK, { namespace: ns, createNamespace: "false", existingSecret: "bot-keys", inClusterDatabases: "false" });
+            other.initStack(STACK, { namespace: ns, createNamespace: "false", existingSecret: "bot-keys", ...EXTERNAL_DATABASES });
             other.pulumi(["up", "--stack", STACK, "--yes", "--skip-preview"]);
             const secrets = other.kubectlJson(["-n", ns, "get", "secrets"]).items.map((s: any) => s.metadata.name);
             assert.deepStrictEqual(secrets, ["bot-keys"]);

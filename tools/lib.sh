@@ -16,6 +16,30 @@ export TRADING_BOT_CACHE TOOLCHAIN_BIN TOOLCHAIN_BUILD LOCAL_STATE PROJECT_ROOT
 # Go builds: module and build caches stay outside the tree; plain Go, static binaries.
 export GOFLAGS="${GOFLAGS:--mod=mod}"
 export CGO_ENABLED="${CGO_ENABLED:-0}"
+command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
+
+# reports <binary> <expected line> <version args...>: the binary exists in $TOOLCHAIN_BIN and a line
+# of its version output is the expected line, or starts with it followed by a space.
+reports() {
+  local bin="$TOOLCHAIN_BIN/$1" want="$2" line; shift 2
+  [[ -x "$bin" ]] || return 1
+  while IFS= read -r line; do
+    [[ "$line" == "$want" || "$line" == "$want "* ]] && return 0
+  done < <("$bin" "$@" 2>/dev/null)
+  return 1
+}
+
+# require_pin <wrapper> <module> <version>: Go is there and the wrapper module under
+# tools/toolchain/modules builds the pinned version, so a changed pin is not silently built from
+# the old one.
+require_pin() {
+  local have
+  command -v go >/dev/null || die "Go is needed to build the toolchain (expected at /usr/local/go/bin/go)"
+  have=$(cd "$PROJECT_ROOT/tools/toolchain/modules/$1" && go list -m -f '{{.Version}}' "$2") ||
+    die "cannot read $2 from tools/toolchain/modules/$1/go.mod"
+  [[ "$have" == "v$3" ]] ||
+    die "tools/toolchain/modules/$1/go.mod requires $2 $have, versions.sh pins v$3: run 'go get $2@v$3 && go mod tidy' there (for kubernetes also move the k8s.io staging replaces)"
+}
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 info() { printf '    %s\n' "$*" >&2; }

@@ -139,16 +139,6 @@ node_write() {
 # image_ref <tar>: the first reference a docker-archive tar names.
 image_ref() { tar -xOf "$1" manifest.json 2>/dev/null | sed -n 's/.*"RepoTags":\["\([^"]*\)".*/\1/p'; }
 
-# sandbox_image: build-images.sh's pause image (PAUSE_IMAGE) once it is built (install.sh builds
-# it), else build-node.sh's own, so that `npm run cluster -- up` alone runs pods too.
-sandbox_image() {
-  if [[ "$(image_ref "$TRADING_BOT_CACHE/images/pause.tar")" == "$PAUSE_IMAGE" ]]; then
-    echo "$PAUSE_IMAGE"
-  else
-    echo "$NODE_PAUSE_IMAGE"
-  fi
-}
-
 node_config_containerd() {
   cat <<EOF
 # Written by tools/cluster/node.sh. Shim sockets go to /run/containerd/s whatever the state dir.
@@ -172,7 +162,7 @@ state = "$NODE_DIR/containerd/state"
   [plugins.'io.containerd.cri.v1.images']
     snapshotter = "overlayfs"
     [plugins.'io.containerd.cri.v1.images'.pinned_images]
-      sandbox = "$(sandbox_image)"
+      sandbox = "$PAUSE_IMAGE"
   [plugins.'io.containerd.cri.v1.runtime']
     # This machine lacks CAP_SYS_RESOURCE: no process may lower oom_score_adj, and the kubelet
     # asks for -998 for every sandbox. Restricted, containerd keeps its own value as the floor.
@@ -419,7 +409,10 @@ node_start_all() {
     return 0
   fi
   step "Starting the real node $REAL_NODE_NAME ($NODE_IP)"
-  if ! bash "$PROJECT_ROOT/tools/toolchain/build-cluster.sh" kubelet || ! bash "$PROJECT_ROOT/tools/toolchain/build-node.sh"; then
+  # The sandbox image is build-images.sh's pause (PAUSE_IMAGE): built here too, so that
+  # `npm run cluster -- up` alone runs pods.
+  if ! bash "$PROJECT_ROOT/tools/toolchain/build-cluster.sh" kubelet || ! bash "$PROJECT_ROOT/tools/toolchain/build-node.sh" ||
+    ! bash "$PROJECT_ROOT/tools/toolchain/build-images.sh" pause; then
     node_down_quietly
     node_unavailable "building its binaries failed (logs in $TOOLCHAIN_BUILD/logs)"
     return 0

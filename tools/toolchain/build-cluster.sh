@@ -14,28 +14,6 @@ set -euo pipefail
 MODULES="$PROJECT_ROOT/tools/toolchain/modules"
 LOGS="$TOOLCHAIN_BUILD/logs"
 
-# reports <binary> <expected line> <version args...>: the binary exists and a line of its version
-# output is the expected line, or starts with it followed by a space.
-reports() {
-  local bin="$TOOLCHAIN_BIN/$1" want="$2" line; shift 2
-  [[ -x "$bin" ]] || return 1
-  while IFS= read -r line; do
-    [[ "$line" == "$want" || "$line" == "$want "* ]] && return 0
-  done < <("$bin" "$@" 2>/dev/null)
-  return 1
-}
-
-# require_pin <wrapper> <module> <version>: Go is there and the wrapper module builds the pinned
-# version, so a changed pin is not silently built from the old one.
-require_pin() {
-  local have
-  command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
-  command -v go >/dev/null || die "Go is needed to build the cluster binaries (expected at /usr/local/go/bin/go)"
-  have=$(cd "$MODULES/$1" && go list -m -f '{{.Version}}' "$2") || die "cannot read $2 from tools/toolchain/modules/$1/go.mod"
-  [[ "$have" == "v$3" ]] ||
-    die "tools/toolchain/modules/$1/go.mod requires $2 $have, versions.sh pins v$3: run 'go get $2@v$3 && go mod tidy' there (for kubernetes also move the k8s.io staging replaces)"
-}
-
 # kube_version_flags: the -X flags that stamp the pinned version into Kubernetes binaries (without
 # them they report v0.0.0, which clients such as pulumi-kubernetes refuse).
 kube_version_flags() {

@@ -21,7 +21,6 @@ OUT="$TRADING_BOT_CACHE/images"
 WORK="$TOOLCHAIN_BUILD/images"
 LOGS="$TOOLCHAIN_BUILD/logs"
 IMAGETOOL="$WORK/bin/imagetool"
-command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
 
 # fingerprint <text> <file>...: a hash of the text and of the files' names and contents.
 fingerprint() {

@@ -6,9 +6,8 @@
 #                container fails to start ("can't get final child's PID from pipe: EOF")
 #   coredns      CoreDNS with the plugins the node's Corefile uses
 #   node         from tools/toolchain/modules/node: apiserver-proxy (lets pods reach the API server),
-#                and docker-archive tars in $NODE_IMAGES: a pause image (the sandbox image until
-#                build-images.sh's is built) and hello-server (the real-node tests' HTTP server),
-#                each a single static Go binary
+#                and hello-server (the real-node tests' HTTP server, a single static Go binary) as a
+#                docker-archive tar in $NODE_IMAGES; the sandbox image is build-images.sh's pause
 # The CNI plugins, iptables and conntrack are Debian's (containernetworking-plugins, iptables,
 # conntrack). Each part is skipped when its output reports the version pinned in versions.sh (the
 # node part: when its outputs are newer than their sources).
@@ -21,26 +20,6 @@ MODULES="$PROJECT_ROOT/tools/toolchain/modules"
 LOGS="$TOOLCHAIN_BUILD/logs"
 NODE_IMAGES="$TRADING_BOT_CACHE/node-images"
 
-command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
-command -v go >/dev/null || die "Go is needed to build the real node's binaries (expected at /usr/local/go/bin/go)"
-
-# reports <binary> <expected line prefix> <version args...>
-reports() {
-  local bin="$TOOLCHAIN_BIN/$1" want="$2" line; shift 2
-  [[ -x "$bin" ]] || return 1
-  while IFS= read -r line; do
-    [[ "$line" == "$want" || "$line" == "$want "* ]] && return 0
-  done < <("$bin" "$@" 2>/dev/null)
-  return 1
-}
-
-# require_pin <wrapper> <module> <version>
-require_pin() {
-  local have
-  have=$(cd "$MODULES/$1" && go list -m -f '{{.Version}}' "$2") || die "cannot read $2 from tools/toolchain/modules/$1/go.mod"
-  [[ "$have" == "v$3" ]] ||
-    die "tools/toolchain/modules/$1/go.mod requires $2 $have, versions.sh pins v$3: run 'go get $2@v$3 && go mod tidy' there"
-}
 
 # newer_sources <output> <module dir>: the output is missing or older than the module's sources.
 newer_sources() {
@@ -124,11 +103,8 @@ build_node() {
     touch "$TOOLCHAIN_BIN/apiserver-proxy"
   fi
   mkdir -p "$NODE_IMAGES"
-  for name in pause hello-server; do
-    case "$name" in
-      pause) ref="$NODE_PAUSE_IMAGE" ;;
-      hello-server) ref="$NODE_HELLO_IMAGE" ;;
-    esac
+  for name in hello-server; do
+    ref="$NODE_HELLO_IMAGE"
     newer_sources "$NODE_IMAGES/$name.tar" "$module/$name" || continue
     step "Building the $name image ($ref)"
     (cd "$module" && CGO_ENABLED=0 run_logged "go build $name" "$LOGS/$name.log" \

@@ -18,12 +18,10 @@ ACTIONLINT_VERSION=1.7.12
 # module proxy serves (2026-11).
 KUBE_SCORE_VERSION=1.20.0
 # The local cluster's real node (tools/toolchain/build-node.sh, tools/cluster/node.sh): containerd 2.x and runc from Go
-# (Debian's are 1.6 and 1.1.5), CoreDNS. build-node.sh's own images: a pause image, the sandbox image until
-# build-images.sh's PAUSE_IMAGE is built, and hello-server for test/e2e/realnode.test.ts.
+# (Debian's are 1.6 and 1.1.5), CoreDNS. build-node.sh's own image: hello-server for test/e2e/realnode.test.ts.
 CONTAINERD_VERSION=2.4.2
 RUNC_VERSION=1.5.3
 COREDNS_VERSION=1.15.0
-NODE_PAUSE_IMAGE=localhost/trading-bot/pause:1
 NODE_HELLO_IMAGE=localhost/trading-bot/hello-server:1
 # Images of the real node's pods (tools/toolchain/build-images.sh, tools/images): built locally as docker-archive tars in
 # $TRADING_BOT_CACHE/images, imported into containerd, never pulled. PostgreSQL and Redis come from Debian 12's packages

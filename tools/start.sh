@@ -14,6 +14,13 @@ bash tools/toolchain/install.sh
 step "Local cluster"
 bash tools/cluster/cluster.sh up
 
+# The dev stack's pods run as real containers on the cluster's real node (Pulumi.dev.yaml places
+# them there): without it they could never be scheduled, and the deploy would wait for nothing.
+node_status=$(head -n1 "$LOCAL_STATE/cluster/node/status" 2>/dev/null || echo "unavailable: no status recorded")
+if [[ "$node_status" != ready ]]; then
+  die "the local cluster's real node is ${node_status} (npm run cluster -- status). The dev stack's pods run there; fix the cause and run npm start again"
+fi
+
 pulumi() { bash tools/pulumi.sh "$@"; }
 step "Deploying the dev stack (pulumi up --stack dev)"
 pulumi stack select --create --stack dev >/dev/null

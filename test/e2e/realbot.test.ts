@@ -12,7 +12,7 @@ import * as http from "http";
 import * as path from "path";
 import { promisify } from "util";
 import { TEST_SECRETS } from "../unit/harness";
-import { botPods, REAL_NODE, REAL_NODE_STACK_CONFIG, realNodeUnavailable, waitFor } from "./cluster";
+import { assertNoSecretIn, botPods, REAL_NODE, REAL_NODE_STACK_CONFIG, realNodeUnavailable, waitFor } from "./cluster";
 import { KUBECTL, PROJECT_DIR, PULUMI, TOOLCHAIN_BIN, Workspace } from "./workspace";
 
 const STACK = "dev";
@@ -128,6 +128,8 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
         assert.strictEqual(found.length, 1, `expected one bot pod, found ${found.map((p: any) => p.metadata.name).join(", ")}`);
         return found[0];
     };
+    /** The kubelet's probe-failure events in the namespace. */
+    const unhealthy = (): any[] => kube().kubectlJson(["-n", NS, "get", "events", "--field-selector", "reason=Unhealthy"]).items;
     const up = (extra: string[] = []) => kube().pulumi(["up", "--stack", STACK, "--yes", "--skip-preview", ...extra]);
     /** The bot's /ready, through a port-forward to its pod (the Service would skip an unready pod). */
     const botReady = async (): Promise<{ status: number; body: string }> => {
@@ -149,6 +151,8 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
         // Kept on the real node, as the committed dev stack file places it.
         ws.initStack(STACK, {
             namespace: NS,
+            // A bot that never becomes Ready fails the up in two minutes, not dev's ten.
+            rolloutTimeoutSeconds: "120",
             nodeSelector: JSON.stringify(REAL_NODE_STACK_CONFIG.nodeSelector),
             tolerations: JSON.stringify(REAL_NODE_STACK_CONFIG.tolerations),
         }, { binanceApiKey: TEST_SECRETS.binanceApiKey, binanceApiSecret: TEST_SECRETS.binanceApiSecret });
@@ -182,8 +186,7 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
         }
         // Several probe periods (5 s) of every probe, then no kubelet probe failure after Ready.
         await sleep(20_000);
-        const events = kube().kubectlJson(["-n", NS, "get", "events", "--field-selector", "reason=Unhealthy"]).items;
-        const late = events.filter((e: any) => readySince[e.involvedObject.name] !== undefined &&
+        const late = unhealthy().filter((e: any) => readySince[e.involvedObject.name] !== undefined &&
             Date.parse(e.lastTimestamp ?? e.eventTime ?? e.series?.lastObservedTime) >= readySince[e.involvedObject.name]);
         assert.deepStrictEqual(late.map((e: any) => `${e.involvedObject.name}: ${e.message}`), []);
         for (const pod of all) {
@@ -229,10 +232,20 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
             assert.match(down.body, /postgres/, down.body);
             assert.doesNotMatch(down.body, /redis/, down.body);
             waitFor("the bot pod's Ready condition to go False", () => !isReady(botPod()), 60);
+            // The kubelet reports the failed probe: the same events the first test finds none of.
+            const name = botPod().metadata.name;
+            waitFor("the kubelet's Unhealthy event for the bot", () => unhealthy().some((e: any) =>
+                e.involvedObject.name === name && /Readiness probe failed: HTTP probe failed with statuscode: 503/.test(e.message)), 30);
         } finally {
             kube().kubectl(["-n", NS, "scale", "deployment/postgres", "--replicas=1"]);
         }
-        waitFor("the bot pod to be Ready again", () => isReady(botPod()), 180);
+        try {
+            waitFor("the bot pod to be Ready again", () => isReady(botPod()), 180);
+        } catch (e) {
+            // The real node is small (2 CPUs): another stack may have taken postgres' place meanwhile.
+            const why = pods("postgres").map((p) => `${p.metadata.name}: ${p.status.phase} ${JSON.stringify(p.status.conditions ?? [])}`);
+            throw new Error(`${(e as Error).message}; postgres: ${why.join("; ")}`);
+        }
         const r = await botReady();
         assert.strictEqual(r.status, 200, r.body);
         assert.strictEqual(botPod().status.containerStatuses[0].restartCount, 0, "the bot was restarted instead of waiting for the database");
@@ -253,11 +266,28 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
         assert.strictEqual(procStatus(pid, "Seccomp"), "2", "no seccomp filter (RuntimeDefault)");
         // Even the host's root cannot write there: the root filesystem is mounted read-only.
         for (const user of [BOT_ID, "root"]) {
-            assert.match(writeInContainer(pid, "/probe", user) ?? "the write succeeded", /Read-only file system/, `write to / as ${user}`);
+            const error = writeInContainer(pid, "/probe", user) ?? "the write succeeded";
+            assert.match(error, /Read-only file system/, `write to / as ${user}: ${error}`);
         }
         for (const dir of ["/app/data", "/app/logs", "/tmp"]) {
             assert.strictEqual(writeInContainer(pid, `${dir}/probe`, BOT_ID), undefined, `write to ${dir} as ${BOT_ID}`);
         }
+    });
+
+    it("rotating a secret (binanceApiKey) rolls the bot; the new container gets the new value, which stays out of the state", () => {
+        const old = botPod();
+        const rotated = `rotated-${process.pid}-binance-key`;
+        // The documented path: the value comes on stdin, never on a command line.
+        kube().pulumi(["config", "set", "--secret", "trading-bot:binanceApiKey", "--stack", STACK], { input: rotated });
+        up();
+        const now = botPod();
+        assert.notStrictEqual(now.metadata.name, old.metadata.name, "the bot pod did not roll");
+        assert.ok(isReady(now), `${now.metadata.name} is not Ready`);
+        const pid = containerPid(now.status.containerStatuses.find((c: any) => c.name === BOT_CONTAINER).containerID);
+        const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+        assert.ok(environ.includes(`BINANCE_API_KEY=${rotated}`), "the running container does not have the new key");
+        assertNoSecretIn("state", kube().backendText(), [rotated]);
+        assertNoSecretIn("CLI output", kube().transcript.join("\n"), [rotated]);
     });
 
     it("a Recreate rollout never runs two bot containers at once; the old one stops on SIGTERM within its grace period", async () => {
@@ -316,5 +346,37 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
         const now = botPod();
         assert.notStrictEqual(now.metadata.name, old.metadata.name);
         assert.ok(isReady(now));
+    });
+
+    it("rotating the generated PostgreSQL password (pulumi up --replace) rolls the bot; the new password works, the old one is refused", function () {
+        // Off until the program rotates the in-cluster database's password: today PostgreSQL keeps
+        // the password initdb gave it (tools/images/postgres/entrypoint.sh sets it only on an
+        // empty data directory, and the postgres Deployment does not roll when its Secret
+        // changes), so the rolled bot is never ready and the up fails.
+        if (!process.env.TRADING_BOT_E2E_PASSWORD_ROTATION) {
+            console.log("    skipped: the program does not yet rotate the in-cluster PostgreSQL password (set TRADING_BOT_E2E_PASSWORD_ROTATION=1 to run)");
+            this.skip();
+        }
+        const state = JSON.parse(kube().pulumi(["stack", "export", "--stack", STACK]).stdout);
+        const urn = state.deployment.resources.map((r: any) => r.urn)
+            .find((u: string) => u.endsWith("random:index/randomPassword:RandomPassword::shared-databases-database-password"));
+        assert.ok(urn, "the stack has no generated database password");
+        const password = () => Buffer.from(kube().kubectlJson(["-n", NS, "get", "secret", "trading-bot-secrets"]).data["database-password"], "base64").toString();
+        const oldPassword = password();
+        const old = botPod();
+        up(["--replace", urn]);
+        const newPassword = password();
+        assert.notStrictEqual(newPassword, oldPassword, "the password did not change");
+        const now = botPod();
+        assert.notStrictEqual(now.metadata.name, old.metadata.name, "the bot pod did not roll");
+        assert.ok(isReady(now), `${now.metadata.name} is not Ready`);
+        // psql in the postgres pod, over TCP (password auth; the local socket trusts), the password on stdin.
+        const psql = (pw: string) => kube().kubectl(["-n", NS, "exec", "-i", "deployment/postgres", "--", "sh", "-c",
+            'PGPASSWORD="$(cat)" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "select 1"'], { allowFailure: true, input: pw });
+        const accepted = psql(newPassword);
+        assert.strictEqual(accepted.code, 0, `the new password is refused: ${accepted.stderr}`);
+        const refused = psql(oldPassword);
+        assert.notStrictEqual(refused.code, 0, "PostgreSQL still accepts the old password");
+        assert.match(refused.stderr, /password authentication failed/, refused.stderr);
     });
 });

@@ -9,7 +9,7 @@
  * Skipped, with the reason, when `npm run cluster -- up` could not start the real node.
  */
 import * as assert from "assert";
-import { execFile } from "child_process";
+import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
@@ -41,10 +41,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 const execFileAsync = promisify(execFile);
 
 interface Reading { pod: string; uid: string; terminating: boolean; leader?: number; error?: string }
-interface Sample { at: number; readings: Reading[]; holder: string }
+/** holder and lease: the Lease's holderIdentity and leaseDurationSeconds (1 once released). */
+interface Sample { at: number; readings: Reading[]; holder: string; lease: string }
 
 const leaders = (s: Sample) => s.readings.filter((r) => r.leader === 1);
-const show = (s: Sample) => `holder=${s.holder || "(none)"} ` +
+const show = (s: Sample) => `holder=${s.holder || "(none)"}/${s.lease}s ` +
     s.readings.map((r) => `${r.pod}${r.terminating ? "(terminating)" : ""}=${r.leader ?? `? ${r.error}`}`).join(" ");
 
 describe("leader election between real bot pods on the real node (real engine, three replicas)", function () {
@@ -63,20 +64,23 @@ describe("leader election between real bot pods on the real node (real engine, t
         const at = Date.now();
         const pods = ws!.kubectlJson(["-n", NS, "get", "pods", "-l", `app.kubernetes.io/instance=${BOT},app.kubernetes.io/component=bot`]).items
             .filter((p: any) => withTerminating || !p.metadata.deletionTimestamp);
-        const [readings, holder] = await Promise.all([
+        const [readings, holder]: [Reading[], any] = await Promise.all([
             Promise.all(pods.map(async (p: any): Promise<Reading> => {
                 const reading = { pod: p.metadata.name, uid: p.metadata.uid, terminating: !!p.metadata.deletionTimestamp };
                 try {
-                    const text = await kubectlAsync(["get", "--raw", `/api/v1/namespaces/${NS}/pods/${p.metadata.name}:${port}/proxy/metrics`]);
+                    // A short timeout: the proxy hangs on the address of a pod whose process has ended,
+                    // and a slow sample would blur the timings.
+                    const text = await kubectlAsync(["--request-timeout=2s", "get", "--raw", `/api/v1/namespaces/${NS}/pods/${p.metadata.name}:${port}/proxy/metrics`]);
                     const m = /^trading_bot_leader (\d+)$/m.exec(text);
                     return m ? { ...reading, leader: Number(m[1]) } : { ...reading, error: "no trading_bot_leader in /metrics" };
                 } catch (e) {
-                    return { ...reading, error: String((e as Error).message).split("\n").filter((l) => l.trim()).pop() };
+                    const why = String((e as Error).message).split("\n").filter((l) => l.trim() && !l.startsWith("Command failed")).pop();
+                    return { ...reading, error: why ?? "no answer" };
                 }
             })),
-            kubectlAsync(["-n", NS, "get", "lease", lease, "-o", "jsonpath={.spec.holderIdentity}"]),
+            kubectlAsync(["-n", NS, "get", "lease", lease, "-o", "json"]).then((text) => JSON.parse(text).spec),
         ]);
-        return { at, readings, holder };
+        return { at, readings, holder: holder.holderIdentity ?? "", lease: String(holder.leaseDurationSeconds ?? "") };
     }
 
     /** Samples once a second until `done` holds (returns the samples) or `seconds` pass (fails). */
@@ -89,7 +93,10 @@ describe("leader election between real bot pods on the real node (real engine, t
             if (done(s)) return samples;
             await sleep(s.at + 1000 - Date.now());
         }
-        assert.fail(`timed out after ${seconds} s waiting for ${what}; last samples:\n${samples.slice(-5).map(show).join("\n")}`);
+        // Why a pod does not answer (e.g. no IP yet: the API server's proxy says "address not allowed").
+        const pods = ws!.kubectl(["-n", NS, "get", "pods", "-o", "wide"], { allowFailure: true }).stdout;
+        const events = ws!.kubectl(["-n", NS, "get", "events", "--sort-by=.lastTimestamp"], { allowFailure: true }).stdout.split("\n").slice(-15).join("\n");
+        assert.fail(`timed out after ${seconds} s waiting for ${what}; last samples:\n${samples.slice(-5).map(show).join("\n")}\n${pods}\n${events}`);
     }
 
     /** WINDOW_SAMPLES samples, one a second. */
@@ -174,6 +181,11 @@ describe("leader election between real bot pods on the real node (real engine, t
         const [before] = await sampleUntil("a leader", LEASE_DURATION + MARGIN, oneLeader);
         const old = leaders(before)[0];
         const preStop = ws!.kubectlJson(["-n", NS, "get", "pod", old.pod]).spec.containers[0].lifecycle?.preStop?.sleep?.seconds ?? 0;
+        // Its own account of the handover (its log ends with the pod).
+        const oldLog: string[] = [];
+        const follow = spawn(KUBECTL, ["--kubeconfig", ws!.kubeconfig, "-n", NS, "logs", "-f", "--tail=0", old.pod, "-c", BOT]);
+        follow.stdout.on("data", (d) => oldLog.push(String(d)));
+        follow.stderr.on("data", (d) => oldLog.push(String(d)));
         const deleted = Date.now();
         ws!.kubectl(["-n", NS, "delete", "pod", old.pod, "--wait=false"]);
         // The old pod leads on through its preStop sleep, then releases the Lease on SIGTERM.
@@ -182,13 +194,22 @@ describe("leader election between real bot pods on the real node (real engine, t
             if (s.readings.some((r) => r.uid === old.uid && r.leader === 1)) lastOldLead = s.at;
             const now = leaders(s);
             return now.length === 1 && now[0].uid !== old.uid && s.holder === now[0].pod;
-        }, true);
+        }, true).finally(() => follow.kill());
+        const said = oldLog.join("").split("\n").filter((l) => /leader election|lease|shutting down|stopped/i.test(l));
+        console.log(`      ${old.pod} said:\n        ${said.join("\n        ")}`);
+        const states = samples.filter((x, i) => i === 0 || show(x) !== show(samples[i - 1]));
+        console.log(`      handover:\n        ${states.map((x) => `+${((x.at - deleted) / 1000).toFixed(1)} s ${show(x)}`).join("\n        ")}`);
         for (const s of samples) assert.ok(leaders(s).length <= 1, `two pods lead at once: ${show(s)}`);
         const handed = samples[samples.length - 1];
         const gap = (handed.at - lastOldLead) / 1000;
         const total = (handed.at - deleted) / 1000;
         console.log(`      ${old.pod} deleted; ${leaders(handed)[0].pod} (uid ${leaders(handed)[0].uid.slice(0, 8)}) leads ${total.toFixed(1)} s later, ` +
             `${gap.toFixed(1)} s after the old leader last reported leading (preStop ${preStop} s, lease duration ${LEASE_DURATION} s)`);
+        // The same, to the millisecond: when the old bot stopped leading (its log) and the new one took the Lease (acquireTime).
+        const stopped = /time=(\S+) .*leader election: not leading/.exec(said.join("\n"))?.[1];
+        const acquired = ws!.kubectlJson(["-n", NS, "get", "lease", lease]).spec.acquireTime;
+        if (stopped) console.log(`      ${old.pod} stopped leading at ${stopped}; ${handed.holder} took the Lease at ${acquired}: ` +
+            `${((Date.parse(acquired) - Date.parse(stopped)) / 1000).toFixed(2)} s without a leader`);
         assert.ok(gap <= LEASE_DURATION + MARGIN, `no leader for ${gap.toFixed(1)} s, more than the lease duration ${LEASE_DURATION} s + ${MARGIN} s`);
         // The StatefulSet replaces the deleted pod; still one leader among all replicas.
         await sampleUntil(`${REPLICAS} pods with one leader`, 120, oneLeader);

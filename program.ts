@@ -77,7 +77,9 @@ export function defineStack(): StackOutputs {
 
     // What the bots share has an owner of its own, so no bot edit touches it.
     const shared = new SharedResources("shared", {
-        settings: stack.shared, botNames: stack.bots.map((b) => b.name),
+        settings: stack.shared,
+        botNames: stack.bots.map((b) => b.name),
+        databasePasswords: stack.sharedSecrets,
     }, { provider });
     // The in-cluster databases' generated passwords reach each bot through its Secret unless the
     // bot sets its own.

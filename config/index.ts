@@ -16,6 +16,8 @@ export type SecretOutputs = Partial<Record<SecretKey, pulumi.Output<string>>>;
 export interface LoadedStack extends StackSettings {
     /** Per bot (same order as `bots`): the secret values it uses, as secret outputs. */
     secrets: SecretOutputs[];
+    /** The stack's own (top-level) secret values, for what the bots share (the in-cluster databases). */
+    sharedSecrets: SecretOutputs;
 }
 
 const isSecretKey = (key: string): key is SecretKey => (SECRET_KEYS as string[]).includes(key);
@@ -80,7 +82,11 @@ export function loadStack(): LoadedStack {
         }
         return values;
     });
-    return { ...stack, secrets };
+    const sharedSecrets: SecretOutputs = {};
+    for (const key of SECRET_KEYS) {
+        if (stack.shared.secretsSet[key]) sharedSecrets[key] = config.requireSecret(key);
+    }
+    return { ...stack, secrets, sharedSecrets };
 }
 
 /** What validation sees of a secret value: whether it is set, and whether it was stored encrypted. */

@@ -11,15 +11,19 @@ export interface DatabasePasswords {
 /**
  * Generated passwords for the in-cluster databases (@pulumi/random): secret in the state, shared
  * by the databases and the bot's Secret. Generated before either exists, so neither waits on the other.
+ * A password the stack sets itself (`given`) is used instead, so setting it rotates it.
  */
 export function generatePasswords(
     prefix: string,
-    opts: { parent: pulumi.Resource; aliasesOf: (password: string) => pulumi.Input<string>[] },
+    opts: { parent: pulumi.Resource; aliasesOf: (password: string) => pulumi.Input<string>[]; given: Partial<DatabasePasswords> },
 ): DatabasePasswords {
     const password = (what: string) => new random.RandomPassword(`${prefix}-${what}-password`, { length: 32, special: false }, {
         parent: opts.parent, aliases: opts.aliasesOf(`${what}-password`),
     }).result;
-    return { databasePassword: password("database"), redisPassword: password("redis") };
+    return {
+        databasePassword: opts.given.databasePassword ?? password("database"),
+        redisPassword: opts.given.redisPassword ?? password("redis"),
+    };
 }
 
 export interface InClusterDatabasesArgs {

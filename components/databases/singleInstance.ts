@@ -5,6 +5,7 @@ import { OWNED_BY_PULUMI } from "../ownership";
 import { BOT_POD_LABELS } from "../tradingBot/naming";
 import { EPHEMERAL_STORAGE } from "../tradingBot/workload";
 import { podPlacement } from "../placement";
+import { secretChecksum } from "../secretChecksum";
 
 /** One single-replica stateful server (PostgreSQL or Redis) with its PVC, Service, NetworkPolicy and (unless given one) Secret. */
 export interface SingleInstanceArgs {
@@ -91,6 +92,10 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
         ignoreChanges: [INSTANCE_LABEL],
     });
     const scratch = a.writablePaths.map((path, i) => ({ name: `scratch-${i}`, path }));
+    // A new password rolls the server, which takes it up at start (a rotation).
+    const annotations = "value" in a.password
+        ? { "checksum/password": secretChecksum(`${logical}-password-checksum-key`, { password: a.password.value }, opts.parent) }
+        : undefined;
     const check = { exec: { command: a.ready }, timeoutSeconds: 5 };
     new k8s.apps.v1.Deployment(`${logical}-deployment`, {
         metadata,
@@ -100,7 +105,7 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
             strategy: { type: "Recreate" },
             selector: { matchLabels: selector },
             template: {
-                metadata: { labels },
+                metadata: { labels, annotations },
                 spec: {
                     automountServiceAccountToken: false,
                     enableServiceLinks: false,

@@ -14,6 +14,11 @@ export interface SharedResourcesArgs {
      * (aliases) rather than replaced.
      */
     botNames: string[];
+    /**
+     * Passwords the stack sets itself for its in-cluster databases (`pulumi config set --secret
+     * databasePassword`), e.g. to rotate them; the others are generated.
+     */
+    databasePasswords?: Partial<DatabasePasswords>;
 }
 
 /**
@@ -47,6 +52,7 @@ export class SharedResources extends pulumi.ComponentResource {
             this.databasePasswords = settings.existingSecret ? undefined : generatePasswords(databases, {
                 parent: this,
                 aliasesOf: (password) => formerlyAtRoot((bot) => `${bot}-databases-${password}`, "random:index/randomPassword:RandomPassword"),
+                given: args.databasePasswords ?? {},
             });
             new InClusterDatabases(databases, {
                 settings,

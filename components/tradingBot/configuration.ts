@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import { createHash, createHmac } from "crypto";
+import { createHash } from "crypto";
 import { SecretKey, Settings, SECRET_DATA_KEYS } from "../../config";
+import { secretChecksum } from "../secretChecksum";
 import { meta, Naming } from "./naming";
 import { REDIS_CA_FILE, TLS_DIR } from "./workload";
 
@@ -93,23 +93,6 @@ export function createConfiguration(
         type: "Opaque",
         stringData: pulumi.secret(stringData),
     }, opts);
-    checksums["checksum/secret"] = secretChecksum(n, stringData, opts);
+    checksums["checksum/secret"] = secretChecksum(`${n.name}-secret-checksum-key`, stringData, opts.parent);
     return { configMapName: configMap.metadata.name, tlsConfigMapName, secretName: secret.metadata.name, checksums };
-}
-
-/**
- * A fingerprint of the Secret's content that rolls the pods when it changes. It is an HMAC keyed
- * by a generated key kept secret in the state, so the fingerprint can be public (on the pod
- * template, readable in previews) without allowing anyone to guess a weak password from it.
- * A plain secret output here would turn the whole Deployment spec into one opaque secret diff.
- */
-function secretChecksum(
-    n: Naming, stringData: Record<string, pulumi.Input<string>>, opts: pulumi.CustomResourceOptions,
-): pulumi.Output<string> {
-    const key = new random.RandomPassword(`${n.name}-secret-checksum-key`, { length: 32, special: false }, {
-        parent: opts.parent,
-    });
-    const fingerprint = pulumi.all([key.result, pulumi.output(stringData)]).apply(([k, data]) =>
-        createHmac("sha256", k).update(JSON.stringify(data)).digest("hex"));
-    return pulumi.unsecret(fingerprint);
 }

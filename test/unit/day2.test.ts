@@ -47,7 +47,7 @@ describe("day-2 safety: ownership, identity, cloud storage, external services", 
                 if (bot) assert.strictEqual(r.options.parent, `trading-bot:index:TradingBot::${bot}`, r.name);
             }
             assert.strictEqual(one(all, "kubernetes:core/v1:Namespace").options.parent, "trading-bot:index:SharedResources::shared");
-            for (const password of byType(all, "random:index/randomPassword:RandomPassword").filter((r) => r.name.startsWith("shared-"))) {
+            for (const password of byType(all, "random:index/randomPassword:RandomPassword").filter((r) => /^shared-databases-(database|redis)-password$/.test(r.name))) {
                 assert.strictEqual(password.options.parent, "trading-bot:index:SharedResources::shared");
             }
             for (const d of byType(all, DEPLOYMENT).filter((r) => ["postgres", "redis"].includes(r.inputs.metadata.name))) {
@@ -198,6 +198,29 @@ describe("day-2 safety: ownership, identity, cloud storage, external services", 
                 assert.deepStrictEqual(c.startupProbe.exec, c.readinessProbe.exec);
                 assert.ok(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold >= 120);
                 assert.deepStrictEqual(c.livenessProbe.tcpSocket, { port: name === "postgres" ? 5432 : 6379 });
+            }
+        });
+
+        it("a password the stack sets rotates the in-cluster database's: both sides get it, and the server's pod rolls", async () => {
+            const pods = async (overrides: StackConfig) => {
+                const all = await resources("dev", overrides);
+                const template = (name: string) => byType(all, DEPLOYMENT).find((d) => d.inputs.metadata.name === name)!.inputs.spec.template;
+                return { all, postgres: template("postgres"), bot: template("trading-bot") };
+            };
+            const generated = await pods({});
+            const rotated = await pods({ databasePassword: "rotated-db-password-123" });
+            // The server's Secret and the bot's hold the same, stack-set value; nothing is generated for it.
+            const reveal = (r: RecordedResource) => JSON.stringify(r.inputs.stringData);
+            assert.match(reveal(one(rotated.all, "kubernetes:core/v1:Secret", "shared-databases-postgres-secret")), /rotated-db-password-123/);
+            assert.match(reveal(one(rotated.all, "kubernetes:core/v1:Secret", "trading-bot-secrets")), /rotated-db-password-123/);
+            assert.ok(!byType(rotated.all, "random:index/randomPassword:RandomPassword").some((r) => r.name === "shared-databases-database-password"));
+            // Both pods roll: their password checksums change, and stay free of the value.
+            for (const which of ["postgres", "bot"] as const) {
+                const key = which === "postgres" ? "checksum/password" : "checksum/secret";
+                const before = generated[which].metadata.annotations[key];
+                const after = rotated[which].metadata.annotations[key];
+                assert.match(after, /^[0-9a-f]{64}$/);
+                assert.notStrictEqual(after, before, `${which} does not roll`);
             }
         });
 

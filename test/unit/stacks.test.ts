@@ -59,7 +59,8 @@ describe("stacks evaluate to the seed chart's values", () => {
         // PostgreSQL and Redis run in the namespace, with generated passwords.
         const names = byType(r.resources, DEPLOYMENT).map((d) => d.inputs.metadata.name).sort();
         assert.deepStrictEqual(names, ["postgres", "redis", "trading-bot"]);
-        assert.strictEqual(byType(r.resources, "random:index/randomPassword:RandomPassword").length, 3);
+        // Two passwords, and the keys of three checksums that roll pods on a new password (the bot's, each database's).
+        assert.strictEqual(byType(r.resources, "random:index/randomPassword:RandomPassword").length, 5);
         const secret = revealSecrets(one(r.resources, "kubernetes:core/v1:Secret", "trading-bot-secrets").inputs.stringData);
         assert.deepStrictEqual(Object.keys(secret).sort(), ["database-password", "redis-password"]);
         // Single instance without leader election: never two pods at once, even while rolling.

@@ -2,8 +2,9 @@
 # PostgreSQL entrypoint, compatible with the official image's environment: POSTGRES_PASSWORD
 # (required on first start), POSTGRES_USER (default postgres), POSTGRES_DB (default the user),
 # PGDATA, PGPORT. On first start it runs initdb (UTF8; password auth with scram-sha-256 for host
-# connections, trust on the local socket), creates the database, then it execs the server on all
-# addresses. The root filesystem may be read-only: only PGDATA, /var/run/postgresql and /tmp are written.
+# connections, trust on the local socket), creates the database; on every later start it sets the
+# user's password from POSTGRES_PASSWORD (so a rotated Secret takes effect); then it execs the
+# server on all addresses. The root filesystem may be read-only: only PGDATA, /var/run/postgresql and /tmp are written.
 set -eu
 
 : "${PGDATA:=/var/lib/postgresql/data}"
@@ -43,6 +44,18 @@ if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
 		pg_ctl --wait --silent --mode=fast stop
 	fi
 	echo "postgres-entrypoint: initialised $PGDATA (user $POSTGRES_USER, database $POSTGRES_DB)"
+elif [ "$1" = postgres ] && [ -n "${POSTGRES_PASSWORD:-}" ]; then
+	# The password is the environment's on every start, not only the first: a changed Secret
+	# rolls this pod, and the new password takes over (a rotation). psql reads it from the
+	# environment (\getenv), so it appears on no command line.
+	pg_ctl --wait --silent --options="-c listen_addresses='' -p ${PGPORT:-5432}" start
+	psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --username="$POSTGRES_USER" --dbname=postgres \
+		--port="${PGPORT:-5432}" --set=user="$POSTGRES_USER" <<-'EOF'
+		\getenv password POSTGRES_PASSWORD
+		ALTER ROLE :"user" PASSWORD :'password';
+	EOF
+	pg_ctl --wait --silent --mode=fast stop
+	echo "postgres-entrypoint: set the password of $POSTGRES_USER from POSTGRES_PASSWORD"
 fi
 
 if [ "$1" = postgres ]; then

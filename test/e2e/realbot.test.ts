@@ -361,15 +361,9 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
         assert.ok(isReady(now));
     });
 
-    it("rotating the generated PostgreSQL password (pulumi up --replace) rolls the bot; the new password works, the old one is refused", function () {
-        // Off until the program rotates the in-cluster database's password: today PostgreSQL keeps
-        // the password initdb gave it (tools/images/postgres/entrypoint.sh sets it only on an
-        // empty data directory, and the postgres Deployment does not roll when its Secret
-        // changes), so the rolled bot is never ready and the up fails.
-        if (!process.env.TRADING_BOT_E2E_PASSWORD_ROTATION) {
-            console.log("    skipped: the program does not yet rotate the in-cluster PostgreSQL password (set TRADING_BOT_E2E_PASSWORD_ROTATION=1 to run)");
-            this.skip();
-        }
+    it("rotating the generated PostgreSQL password (pulumi up --replace) rolls the bot; the new password works, the old one is refused", () => {
+        // The program sets the same new password on PostgreSQL's Secret and the bot's, both pods roll,
+        // and the image's entrypoint applies POSTGRES_PASSWORD at start.
         const state = JSON.parse(kube().pulumi(["stack", "export", "--stack", STACK]).stdout);
         const urn = state.deployment.resources.map((r: any) => r.urn)
             .find((u: string) => u.endsWith("random:index/randomPassword:RandomPassword::shared-databases-database-password"));

@@ -314,34 +314,40 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
         let watched = "";
         watch.stdout.on("data", (d) => { watched += d; });
 
-        kube().pulumi(["config", "set", "trading-bot:logLevel", "info", "--stack", STACK]);
-        let done = false;
-        const upDone = new Promise<void>((resolve, reject) => {
-            // As Workspace.pulumi runs it, but in the background while the sampler runs.
-            const child = spawn(PULUMI, ["up", "--stack", STACK, "--yes", "--skip-preview", "--non-interactive",
-                "--policy-pack", path.join(PROJECT_DIR, "policy")], { cwd: kube().dir, env: kube().env() });
-            let out = "";
-            child.stdout.on("data", (d) => { out += d; });
-            child.stderr.on("data", (d) => { out += d; });
-            child.on("exit", (code) => {
-                done = true;
-                kube().transcript.push(`$ pulumi up (rollout)\n${out}`);
-                if (code === 0) resolve(); else reject(new Error(`pulumi up exited ${code}:\n${out}`));
-            });
-        });
         const seen = new Set<string>();
         let most = 0;
         let samples = 0;
-        while (!done) {
-            const running = await runningBotContainers();
-            running.forEach((id) => seen.add(id));
-            most = Math.max(most, running.length);
-            samples++;
-            await sleep(200);
+        try {
+            kube().pulumi(["config", "set", "trading-bot:logLevel", "info", "--stack", STACK]);
+            let done = false;
+            const upDone = new Promise<void>((resolve, reject) => {
+                // As Workspace.pulumi runs it, but in the background while the sampler runs.
+                const child = spawn(PULUMI, ["up", "--stack", STACK, "--yes", "--skip-preview", "--non-interactive",
+                    "--policy-pack", path.join(PROJECT_DIR, "policy")], { cwd: kube().dir, env: kube().env() });
+                let out = "";
+                child.stdout.on("data", (d) => { out += d; });
+                child.stderr.on("data", (d) => { out += d; });
+                child.on("exit", (code) => {
+                    done = true;
+                    kube().transcript.push(`$ pulumi up (rollout)\n${out}`);
+                    if (code === 0) resolve(); else reject(new Error(`pulumi up exited ${code}:\n${out}`));
+                });
+            });
+            // Awaited below; a sampler failure must not leave its rejection unhandled.
+            upDone.catch(() => undefined);
+            while (!done) {
+                const running = await runningBotContainers();
+                running.forEach((id) => seen.add(id));
+                most = Math.max(most, running.length);
+                samples++;
+                await sleep(200);
+            }
+            await upDone;
+        } finally {
+            // Left running, they would keep mocha from exiting.
+            logs.kill();
+            watch.kill();
         }
-        await upDone;
-        logs.kill();
-        watch.kill();
         assert.ok(seen.size >= 2, `the sampler saw ${seen.size} bot container(s) in ${samples} samples: it proves nothing`);
         assert.strictEqual(most, 1, `two bot containers ran at once (${samples} samples)`);
 

@@ -18,7 +18,17 @@ export function createService(settings: Settings, n: Naming, opts: pulumi.Custom
             selector: n.selector,
             ports: [{ name: "http", port: settings.containerPort, targetPort: "http", protocol: "TCP" }],
         },
-    }, opts);
+    }, { ...opts, customTimeouts: rolloutTimeouts(settings) });
+}
+
+/**
+ * How long `pulumi up` waits for the bot: its workload's rollout, and the Service that waits for
+ * the bot's ready endpoints (else a release that never becomes ready holds a first deploy for the
+ * provider's default 10 minutes).
+ */
+export function rolloutTimeouts(settings: Settings): pulumi.CustomTimeouts {
+    const timeout = `${settings.rolloutTimeoutSeconds}s`;
+    return { create: timeout, update: timeout };
 }
 
 /**

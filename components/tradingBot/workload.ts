@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { runsSeveralReplicas, Settings, SECRET_DATA_KEYS, usesVolumePerReplica } from "../../config";
 import { podPlacement } from "../placement";
 import { meta, Naming } from "./naming";
+import { rolloutTimeouts } from "./network";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -151,7 +152,6 @@ export interface Workload {
 export function createWorkload(
     settings: Settings, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
 ): Workload {
-    const timeout = `${settings.rolloutTimeoutSeconds}s`;
     const annotations = pulumi.output(inputs.checksums).apply((c) => ({ ...podAnnotations(settings), ...c }));
     const template = {
         metadata: { labels: n.labels, annotations },
@@ -177,7 +177,7 @@ export function createWorkload(
     // When the HPA owns the replica count the workload must not set it, or every `pulumi up`
     // would fight the autoscaler over spec.replicas (pulumi-kubernetes#2491).
     const replicas = settings.autoscaling.enabled ? {} : { replicas: settings.replicas };
-    const options = { ...opts, customTimeouts: { create: timeout, update: timeout } };
+    const options = { ...opts, customTimeouts: rolloutTimeouts(settings) };
 
     if (usesVolumePerReplica(settings)) {
         // Zonal block storage (gp3, pd-ssd, Premium SSD) is ReadWriteOnce and lives in one zone:

@@ -235,6 +235,13 @@ describe("day-2 safety: ownership, identity, cloud storage, external services", 
         });
     });
 
+    it("a release that never becomes ready fails `up` within rolloutTimeoutSeconds: the workload and its Service wait that long", async () => {
+        const all = await resources("dev", { rolloutTimeoutSeconds: "120" });
+        for (const r of [botWorkload(all), one(all, "kubernetes:core/v1:Service", "trading-bot-service")]) {
+            assert.deepStrictEqual(r.options.customTimeouts, { create: "120s", update: "120s" }, r.name);
+        }
+    });
+
     it("nodeSelector and tolerations place every pod of the stack, bots and databases alike", async () => {
         const all = await resources("dev", {
             nodeSelector: '["trading-bot.local/node=real"]', tolerations: '["trading-bot.local/real-node=true:NoSchedule"]',

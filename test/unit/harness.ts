@@ -33,6 +33,7 @@ export interface RecordedOptions {
     protect?: true;
     deleteBeforeReplace?: true;
     ignoreChanges?: string[];
+    customTimeouts?: { create?: string; update?: string; delete?: string };
     /** Former URNs the resource answers to. */
     aliases?: string[];
 }
@@ -159,11 +160,16 @@ function recordOptions(options: Map<string, RecordedOptions>): void {
             .filter((a: any) => a.getUrn() || a.getSpec()?.getName())
             .map((a: any) => a.getUrn() || JSON.stringify(a.getSpec().toObject()));
         const ignoreChanges: string[] = req.getIgnorechangesList();
+        const timeouts = req.getCustomtimeouts();
+        const customTimeouts = Object.fromEntries(Object.entries({
+            create: timeouts?.getCreate(), update: timeouts?.getUpdate(), delete: timeouts?.getDelete(),
+        }).filter(([, v]) => v));
         options.set(`${req.getType()}::${req.getName()}`, {
             ...(parent ? { parent: parent.split("::").slice(-2).map((p, i) => (i === 0 ? p.split("$").pop() : p)).join("::") } : {}),
             ...(req.getProtect() ? { protect: true } : {}),
             ...(req.getDeletebeforereplace() ? { deleteBeforeReplace: true } : {}),
             ...(ignoreChanges.length ? { ignoreChanges } : {}),
+            ...(Object.keys(customTimeouts).length ? { customTimeouts } : {}),
             ...(aliases.length ? { aliases } : {}),
         });
         return register(req, callback);

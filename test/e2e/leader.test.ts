@@ -190,6 +190,8 @@ describe("leader election between real bot pods on the real node (real engine, t
         ws!.kubectl(["-n", NS, "delete", "pod", old.pod, "--wait=false"]);
         // The old pod leads on through its preStop sleep, then releases the Lease on SIGTERM.
         let lastOldLead = deleted;
+        // Another pod: a surviving replica, or the StatefulSet's replacement (same name, so the same
+        // identity; a new uid) when it starts before a survivor's next retry.
         const samples = await sampleUntil(`another pod than ${old.pod} to lead`, preStop + LEASE_DURATION + MARGIN, (s) => {
             if (s.readings.some((r) => r.uid === old.uid && r.leader === 1)) lastOldLead = s.at;
             const now = leaders(s);
@@ -203,7 +205,8 @@ describe("leader election between real bot pods on the real node (real engine, t
         const handed = samples[samples.length - 1];
         const gap = (handed.at - lastOldLead) / 1000;
         const total = (handed.at - deleted) / 1000;
-        console.log(`      ${old.pod} deleted; ${leaders(handed)[0].pod} (uid ${leaders(handed)[0].uid.slice(0, 8)}) leads ${total.toFixed(1)} s later, ` +
+        const heir = leaders(handed)[0];
+        console.log(`      ${old.pod} deleted; ${heir.pod} (${heir.pod === old.pod ? "its replacement" : "a surviving replica"}) leads ${total.toFixed(1)} s later, ` +
             `${gap.toFixed(1)} s after the old leader last reported leading (preStop ${preStop} s, lease duration ${LEASE_DURATION} s)`);
         // The same, to the millisecond: when the old bot stopped leading (its log) and the new one took the Lease (acquireTime).
         const stopped = /time=(\S+) .*leader election: not leading/.exec(said.join("\n"))?.[1];

@@ -78,6 +78,9 @@ export function botContainer(settings: Settings, n: Naming, inputs: WorkloadInpu
         env: [
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
             { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+            // With the name, the replica's identity in the Lease: a StatefulSet's replacement pod
+            // reuses the name and must not count as the holder it replaces.
+            { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
             ...secretEnv(settings, inputs.secretName),
         ],
         resources: {

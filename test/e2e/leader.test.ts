@@ -45,6 +45,8 @@ interface Reading { pod: string; uid: string; terminating: boolean; leader?: num
 interface Sample { at: number; readings: Reading[]; holder: string; lease: string }
 
 const leaders = (s: Sample) => s.readings.filter((r) => r.leader === 1);
+/** A replica's identity in the Lease: its pod's name and uid (a StatefulSet's replacement reuses the name). */
+const identity = (r: Reading) => `${r.pod}_${r.uid}`;
 const show = (s: Sample) => `holder=${s.holder || "(none)"}/${s.lease}s ` +
     s.readings.map((r) => `${r.pod}${r.terminating ? "(terminating)" : ""}=${r.leader ?? `? ${r.error}`}`).join(" ");
 
@@ -111,7 +113,7 @@ describe("leader election between real bot pods on the real node (real engine, t
     }
 
     const allAnswer = (s: Sample) => s.readings.length === REPLICAS && s.readings.every((r) => r.leader !== undefined);
-    const oneLeader = (s: Sample) => allAnswer(s) && leaders(s).length === 1 && s.holder === leaders(s)[0].pod;
+    const oneLeader = (s: Sample) => allAnswer(s) && leaders(s).length === 1 && s.holder === identity(leaders(s)[0]);
 
     before(function () {
         const reason = realNodeUnavailable();
@@ -168,7 +170,7 @@ describe("leader election between real bot pods on the real node (real engine, t
         for (const s of samples) {
             assert.ok(allAnswer(s), `not every pod answered: ${show(s)}`);
             assert.strictEqual(leaders(s).length, 1, `not exactly one leader: ${show(s)}`);
-            assert.strictEqual(s.holder, leaders(s)[0].pod, `the Lease names another pod than the one leading: ${show(s)}`);
+            assert.strictEqual(s.holder, identity(leaders(s)[0]), `the Lease names another pod than the one leading: ${show(s)}`);
         }
         const held = ws!.kubectlJson(["-n", NS, "get", "lease", lease]).spec;
         // The bot writes its own lease duration into the Lease: the constant these checks use.
@@ -195,7 +197,7 @@ describe("leader election between real bot pods on the real node (real engine, t
         const samples = await sampleUntil(`another pod than ${old.pod} to lead`, preStop + LEASE_DURATION + MARGIN, (s) => {
             if (s.readings.some((r) => r.uid === old.uid && r.leader === 1)) lastOldLead = s.at;
             const now = leaders(s);
-            return now.length === 1 && now[0].uid !== old.uid && s.holder === now[0].pod;
+            return now.length === 1 && now[0].uid !== old.uid && s.holder === identity(now[0]);
         }, true).finally(() => follow.kill());
         const said = oldLog.join("").split("\n").filter((l) => /leader election|lease|shutting down|stopped/i.test(l));
         console.log(`      ${old.pod} said:\n        ${said.join("\n        ")}`);

@@ -283,3 +283,13 @@ func TestOnlyTheLeaderTrades(t *testing.T) {
 		t.Error("orders went on after leadership was lost")
 	}
 }
+
+// A replacement pod with the same name is another identity in the Lease.
+func TestIdentityIsNameAndUID(t *testing.T) {
+	if got := (Config{PodName: "bot-0", PodUID: "1234"}).Identity(); got != "bot-0_1234" {
+		t.Fatalf("Identity() = %q, want bot-0_1234", got)
+	}
+	if got := (Config{PodName: "bot-0"}).Identity(); got != "bot-0" {
+		t.Fatalf("Identity() without a uid = %q, want bot-0", got)
+	}
+}

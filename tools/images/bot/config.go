@@ -16,6 +16,7 @@ type Config struct {
 	HTTPPort         int
 	DataDir, LogDir  string
 	PodName          string
+	PodUID           string
 	PodNamespace     string
 	TradingEnabled   bool
 	ExchangeEndpoint string
@@ -59,6 +60,7 @@ func LoadConfig(getenv func(string) string) Config {
 		DataDir:          or("DATA_DIR", "/app/data"),
 		LogDir:           or("LOG_DIR", "/app/logs"),
 		PodName:          or("POD_NAME", "trading-bot"),
+		PodUID:           getenv("POD_UID"),
 		PodNamespace:     getenv("POD_NAMESPACE"),
 		TradingEnabled:   getenv("TRADING_ENABLED") == "true",
 		ExchangeEndpoint: getenv("EXCHANGE_ENDPOINT"),
@@ -89,4 +91,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("invalid configuration: %w", errors.New(strings.Join(problems, "; ")))
 	}
 	return nil
+}
+
+// Identity is the replica's name in the Lease: the pod's name and uid. A StatefulSet's replacement
+// pod has the old pod's name; with the name alone it would take the Lease at once as its own
+// holder, while the old process may still lead (a pod force-deleted on an unreachable node).
+func (c Config) Identity() string {
+	if c.PodUID == "" {
+		return c.PodName
+	}
+	return c.PodName + "_" + c.PodUID
 }

@@ -49,7 +49,7 @@ func (b *Bot) elect(ctx context.Context, client kubernetes.Interface) {
 		Interface: &resourcelock.LeaseLock{
 			LeaseMeta:  metav1.ObjectMeta{Name: b.cfg.LeaseName, Namespace: b.cfg.PodNamespace},
 			Client:     client.CoordinationV1(),
-			LockConfig: resourcelock.ResourceLockConfig{Identity: b.cfg.PodName},
+			LockConfig: resourcelock.ResourceLockConfig{Identity: b.cfg.Identity()},
 		},
 		log: b.log,
 	}
@@ -64,14 +64,14 @@ func (b *Bot) elect(ctx context.Context, client kubernetes.Interface) {
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(context.Context) {
 				b.leader.Store(true)
-				b.log.Info("leader election: leading", "lease", b.cfg.LeaseName, "identity", b.cfg.PodName)
+				b.log.Info("leader election: leading", "lease", b.cfg.LeaseName, "identity", b.cfg.Identity())
 			},
 			OnStoppedLeading: func() {
 				b.leader.Store(false)
 				b.log.Info("leader election: not leading", "lease", b.cfg.LeaseName)
 			},
 			OnNewLeader: func(identity string) {
-				if identity != b.cfg.PodName {
+				if identity != b.cfg.Identity() {
 					b.log.Info("leader election: another replica leads", "leader", identity)
 				}
 			},
@@ -81,7 +81,7 @@ func (b *Bot) elect(ctx context.Context, client kubernetes.Interface) {
 		b.log.Error("leader election: invalid configuration; this replica will never lead", "error", err)
 		return
 	}
-	b.log.Info("leader election: competing for the Lease", "lease", b.cfg.LeaseName, "namespace", b.cfg.PodNamespace, "identity", b.cfg.PodName)
+	b.log.Info("leader election: competing for the Lease", "lease", b.cfg.LeaseName, "namespace", b.cfg.PodNamespace, "identity", b.cfg.Identity())
 	// Run returns when leadership is lost; compete again until the bot stops.
 	for ctx.Err() == nil {
 		elector.Run(ctx)

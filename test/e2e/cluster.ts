@@ -59,7 +59,16 @@ export const REAL_NODE_STACK_CONFIG = {
  * .local/cluster/node/status), or undefined when it is running. Suites that need it skip with
  * this reason.
  */
-export function realNodeUnavailable(): string | undefined {
+/** In a suite's `before`: skips the suite, printing why, when the real node is not running. */
+export function skipWithoutRealNode(suite: Mocha.Context): void {
+    const reason = realNodeUnavailable();
+    if (reason) {
+        console.log(`    skipped: ${reason}`);
+        suite.skip();
+    }
+}
+
+function realNodeUnavailable(): string | undefined {
     const file = path.join(PROJECT_DIR, ".local", "cluster", "node", "status");
     if (!fs.existsSync(file)) return `the local cluster's real node was not started (${file} is missing): run 'npm run cluster -- up'`;
     const state = fs.readFileSync(file, "utf8").split("\n")[0].trim();

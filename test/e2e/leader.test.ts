@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
 import { TEST_SECRETS } from "../unit/harness";
-import { REAL_NODE, REAL_NODE_STACK_CONFIG, realNodeUnavailable, waitFor } from "./cluster";
+import { REAL_NODE, REAL_NODE_STACK_CONFIG, skipWithoutRealNode, waitFor } from "./cluster";
 import { KUBECTL, PROJECT_DIR, Workspace } from "./workspace";
 
 const STACK = "dev";
@@ -116,11 +116,7 @@ describe("leader election between real bot pods on the real node (real engine, t
     const oneLeader = (s: Sample) => allAnswer(s) && leaders(s).length === 1 && s.holder === identity(leaders(s)[0]);
 
     before(function () {
-        const reason = realNodeUnavailable();
-        if (reason) {
-            console.log(`    skipped: ${reason}`);
-            this.skip();
-        }
+        skipWithoutRealNode(this);
         ws = new Workspace("leader");
         ws.initStack(STACK, {
             namespace: NS,

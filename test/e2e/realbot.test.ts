@@ -12,7 +12,7 @@ import * as http from "http";
 import * as path from "path";
 import { promisify } from "util";
 import { TEST_SECRETS } from "../unit/harness";
-import { assertNoSecretIn, botPods, REAL_NODE, REAL_NODE_STACK_CONFIG, realNodeUnavailable, waitFor } from "./cluster";
+import { assertNoSecretIn, botPods, REAL_NODE, REAL_NODE_STACK_CONFIG, skipWithoutRealNode, waitFor } from "./cluster";
 import { KUBECTL, PROJECT_DIR, PULUMI, TOOLCHAIN_BIN, Workspace } from "./workspace";
 
 const STACK = "dev";
@@ -146,11 +146,7 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
     };
 
     before(function () {
-        const reason = realNodeUnavailable();
-        if (reason) {
-            console.log(`    skipped: ${reason}`);
-            this.skip();
-        }
+        skipWithoutRealNode(this);
         ws = new Workspace("realbot");
         // Kept on the real node, as the committed dev stack file places it.
         ws.initStack(STACK, {

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { REAL_NODE, REAL_NODE_PLACEMENT, realNodeUnavailable, waitFor } from "./cluster";
+import { REAL_NODE, REAL_NODE_PLACEMENT, skipWithoutRealNode, waitFor } from "./cluster";
 import { clusterKubeconfig, KUBECTL, PROJECT_DIR, TOOLCHAIN_BIN } from "./workspace";
 
 const NS = `e2e-realnode-${process.pid}`;
@@ -101,11 +101,7 @@ describe("real node: kubelet, containerd, CNI, kube-proxy and CoreDNS (plain kub
     const ready = (p: any): boolean => (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
 
     before(function () {
-        const reason = realNodeUnavailable();
-        if (reason) {
-            console.log(`    skipped: ${reason}`);
-            this.skip();
-        }
+        skipWithoutRealNode(this);
         kubeconfig = clusterKubeconfig();
         const node = JSON.parse(kubectl(["get", "node", REAL_NODE.name, "-o", "json"]));
         assert.ok(ready(node), `node ${REAL_NODE.name} is not Ready although node.sh reported it ready`);

@@ -49,7 +49,7 @@ export function databasePods(component: string): Record<string, string> {
 const INSTANCE_LABEL = 'metadata.labels["app.kubernetes.io/instance"]';
 
 /** Labels that select one in-cluster database's pods for its Deployment. */
-export function databaseSelector(namespace: string, component: string): Record<string, string> {
+function databaseSelector(namespace: string, component: string): Record<string, string> {
     return { "app.kubernetes.io/name": component, "app.kubernetes.io/instance": `${namespace}-${component}` };
 }
 

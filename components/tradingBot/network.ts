@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EgressPeer, Settings } from "../../config";
 import { databasePods } from "../databases/singleInstance";
 import { meta, Naming } from "./naming";
+import { rolloutTimeouts } from "./workload";
 
 export function createService(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
     return new k8s.core.v1.Service(`${n.name}-service`, {
@@ -19,16 +20,6 @@ export function createService(settings: Settings, n: Naming, opts: pulumi.Custom
             ports: [{ name: "http", port: settings.containerPort, targetPort: "http", protocol: "TCP" }],
         },
     }, { ...opts, customTimeouts: rolloutTimeouts(settings) });
-}
-
-/**
- * How long `pulumi up` waits for the bot: its workload's rollout, and the Service that waits for
- * the bot's ready endpoints (else a release that never becomes ready holds a first deploy for the
- * provider's default 10 minutes).
- */
-export function rolloutTimeouts(settings: Settings): pulumi.CustomTimeouts {
-    const timeout = `${settings.rolloutTimeoutSeconds}s`;
-    return { create: timeout, update: timeout };
 }
 
 /**

@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { runsSeveralReplicas, Settings, SECRET_DATA_KEYS, usesVolumePerReplica } from "../../config";
 import { podPlacement } from "../placement";
 import { meta, Naming } from "./naming";
-import { rolloutTimeouts } from "./network";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -144,6 +143,16 @@ export function podAnnotations(settings: Settings): Record<string, string> {
         "prometheus.io/path": "/metrics",
         ...(settings.storage.backup ? { "backup.velero.io/backup-volumes": "data" } : {}),
     };
+}
+
+/**
+ * How long `pulumi up` waits for the bot: its workload's rollout, and the Service that waits for
+ * the bot's ready endpoints (else a release that never becomes ready holds a first deploy for the
+ * provider's default 10 minutes).
+ */
+export function rolloutTimeouts(settings: Settings): pulumi.CustomTimeouts {
+    const timeout = `${settings.rolloutTimeoutSeconds}s`;
+    return { create: timeout, update: timeout };
 }
 
 /** The bot's workload: a Deployment, or a StatefulSet where each replica needs a volume of its own. */

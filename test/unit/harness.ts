@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
+import * as rules from "../../config/rules";
 import { SECRET_IN_PLAINTEXT } from "../../config/settings";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -217,7 +218,15 @@ export function placeholderValues(stack: string): StackConfig {
 
 /** The keys of a stack's config whose value is still a stack file placeholder. */
 export function placeholderKeys(config: StackConfig): string[] {
-    return Object.keys(config).filter((k) => /^<[^<>]+>$/.test(config[k]) || /^\["<[^<>]+>"\]$/.test(config[k]));
+    const items = (value: string): string[] => {
+        try {
+            const parsed = JSON.parse(value);
+            return Array.isArray(parsed) ? parsed.map(String) : [value];
+        } catch {
+            return [value];
+        }
+    };
+    return Object.keys(config).filter((k) => items(config[k]).some((v) => rules.placeholder(v) !== undefined));
 }
 
 /** A stack's complete config as the program sees it, its placeholders filled in as a user would. */

@@ -5,6 +5,7 @@ import { OWNED_BY_PULUMI } from "../ownership";
 import { BOT_POD_LABELS } from "../tradingBot/naming";
 import { EPHEMERAL_STORAGE } from "../tradingBot/workload";
 import { podPlacement } from "../placement";
+import { RECREATE } from "../recreate";
 import { secretChecksum } from "../secretChecksum";
 
 /** One single-replica stateful server (PostgreSQL or Redis) with its PVC, Service, NetworkPolicy and (unless given one) Secret. */
@@ -98,11 +99,11 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
         : undefined;
     const check = { exec: { command: a.ready }, timeoutSeconds: 5 };
     new k8s.apps.v1.Deployment(`${logical}-deployment`, {
-        metadata,
+        metadata: { ...metadata, annotations: { ...metadata.annotations, ...RECREATE.annotations } },
         spec: {
             replicas: 1,
             // One writer on one volume: never two servers at once.
-            strategy: { type: "Recreate" },
+            strategy: RECREATE.strategy,
             selector: { matchLabels: selector },
             template: {
                 metadata: { labels, annotations },

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { runsSeveralReplicas, Settings, SECRET_DATA_KEYS, usesVolumePerReplica } from "../../config";
 import { podPlacement } from "../placement";
+import { RECREATE } from "../recreate";
 import { meta, Naming } from "./naming";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -229,17 +230,17 @@ export function createWorkload(
 
     // A bot without leader election must never run twice, not even during a rollout: Recreate.
     // With leader election a new pod may start before the old one stops; only the leader trades.
-    const strategy = settings.leaderElection
-        ? { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
-        : { type: "Recreate" };
+    const rollout = settings.leaderElection
+        ? { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, annotations: {} }
+        : RECREATE;
     const deployment = new k8s.apps.v1.Deployment(`${n.name}-deployment`, {
-        metadata: meta(n, n.name),
+        metadata: meta(n, n.name, { annotations: rollout.annotations }),
         spec: {
             ...replicas,
             revisionHistoryLimit: 5,
             progressDeadlineSeconds: settings.rolloutTimeoutSeconds,
             selector: { matchLabels: n.selector },
-            strategy,
+            strategy: rollout.strategy,
             template,
         },
     }, options);

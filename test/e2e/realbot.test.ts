@@ -376,15 +376,10 @@ describe("dev stack as real containers on the real node (real engine, kubelet, c
         up(["--replace", urn]);
         const newPassword = password();
         assert.notStrictEqual(newPassword, oldPassword, "the password did not change");
-        // pulumi-kubernetes 4.25 may call a Recreate rollout done while the new pod is still being
-        // created (seen once in a full run: no bot pod right after `up`); the test is about the
-        // password, so it waits for the new pod rather than asserting at once.
-        waitFor("the rolled bot pod to be Ready", () => {
-            const found = botPods(kube(), NS);
-            return found.length === 1 && found[0].metadata.name !== old.metadata.name && isReady(found[0]);
-        }, 180);
+        // `up` returns once the rolled pod is Ready (components/recreate.ts), not before.
         const now = botPod();
         assert.notStrictEqual(now.metadata.name, old.metadata.name, "the bot pod did not roll");
+        assert.ok(isReady(now), `${now.metadata.name} is not Ready`);
         // psql in the postgres pod, over TCP (password auth; the local socket trusts), the password on stdin.
         const psql = (pw: string) => kube().kubectl(["-n", NS, "exec", "-i", "deployment/postgres", "--", "sh", "-c",
             'PGPASSWORD="$(cat)" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "select 1"'], { allowFailure: true, input: pw });

@@ -24,7 +24,8 @@ import * as path from "path";
 import { TEST_SECRETS } from "../unit/harness";
 import { INVALID_CONFIGS, InvalidConfig } from "../unit/invalidConfigs";
 import { assertNoSecretIn, botPods, waitFor } from "./cluster";
-import { DryRunGate } from "./reliability/dryRunGate";
+import { AdmissionGate } from "./admissionGate";
+import { openDryRunGate } from "./reliability/dryRunGate";
 import {
     AccessQuestion, alive, apiServerRunning, assertSameState, BackgroundPulumi, cli, cliAsync, exportState, foreignPulumiRuns, isReady,
     KUBECTL, liveObjects, liveSnapshot, log, managedLive, RBAC_RESOURCES, RBAC_VERBS,
@@ -673,7 +674,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
         /** What the CLI reports when the API server is gone: a reset connection, a refused one, or both. */
         const unreachable = /connection reset by peer|connect: connection refused|cluster is unreachable/;
 
-        let gate: DryRunGate | undefined;
+        let gate: AdmissionGate | undefined;
         async function closeGate(): Promise<void> {
             await gate?.close();
             gate = undefined;
@@ -700,11 +701,11 @@ describe("Reliability and security on the local cluster (real engine, real provi
             // admission webhook) holds the first one inside the API server, which is killed while
             // the preview waits on it.
             await quietCluster();
-            gate = await DryRunGate.open(ws, INT_NS);
+            gate = await openDryRunGate(ws, INT_NS);
             const run = new BackgroundPulumi(ws, ["preview", "--stack", INT_STACK]);
-            await until("the preview's first dry run to reach the API server", () => gate!.held !== undefined || !run.running, 120, 50);
+            await until("the preview's first dry run to reach the API server", () => gate!.held.length > 0 || !run.running, 120, 50);
             assert.ok(run.running, `the preview ended without a dry run reaching the API server:\n${run.output()}`);
-            const held = gate.held!;
+            const held = gate.held[0];
             await stopIt();
             assert.ok(gate.heldFor() < 25, `the kill came ${gate.heldFor().toFixed(1)} s after the gate held the dry run: ` +
                 "the API server may have given up on the webhook (timeoutSeconds 30) and let the preview go on");

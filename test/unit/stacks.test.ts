@@ -10,6 +10,7 @@ import {
     byType, one, PROJECT_DIR, redactSecrets, revealSecrets, runProgram, stackConfig, StackRun,
     TEST_SECRETS, withTestSecrets, botWorkload, botDataClaim,
 } from "./harness";
+import { AWAIT_ANNOTATION, RECREATE_ROLLOUT_DONE } from "../../components/recreate";
 
 const STACKS = ["dev", "staging", "prod"] as const;
 type StackName = (typeof STACKS)[number];
@@ -65,6 +66,11 @@ describe("stacks evaluate to the seed chart's values", () => {
         assert.deepStrictEqual(Object.keys(secret).sort(), ["database-password", "redis-password"]);
         // Single instance without leader election: never two pods at once, even while rolling.
         assert.deepStrictEqual(deployment.spec.strategy, { type: "Recreate" });
+        // ...and `up` waits for the new pod, not the provider's built-in await (components/recreate.ts).
+        for (const d of byType(r.resources, DEPLOYMENT)) {
+            assert.deepStrictEqual(d.inputs.spec.strategy, { type: "Recreate" }, d.name);
+            assert.deepStrictEqual(JSON.parse(d.inputs.metadata.annotations[AWAIT_ANNOTATION]), RECREATE_ROLLOUT_DONE, d.name);
+        }
     });
 
     it("staging: autoscaling 2-4, 400m/768Mi, info, trading off, 8Gi, leader election", async () => {

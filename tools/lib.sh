@@ -90,7 +90,7 @@ npm_ci_once() {
   echo "$want" >"$stamp"
 }
 
-# The program's files and folders (tools/program-files.txt), one per line.
+# The program's files, one per line, as tools/programFiles.ts reads them from Pulumi.yaml and the imports.
 program_files() {
-  grep -v -e '^#' -e '^$' "$PROJECT_ROOT/tools/program-files.txt"
+  (cd "$PROJECT_ROOT" && "$(node_bin_dir)/node" -r ./runtime/register.js tools/programFiles.ts)
 }

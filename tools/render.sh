@@ -28,9 +28,10 @@ out=$(cd "$out" && pwd)
 bash "$PROJECT_ROOT/tools/install-node-modules.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-files=$(program_files) || die "cannot read tools/program-files.txt"
+files=$(program_files) || die "cannot list the program's files (tools/programFiles.ts)"
 for f in $files; do
-  cp -r "$PROJECT_ROOT/$f" "$work/"
+  mkdir -p "$work/$(dirname "$f")"
+  cp "$PROJECT_ROOT/$f" "$work/$f"
 done
 ln -s "$PROJECT_ROOT/node_modules" "$work/node_modules"
 

@@ -9,8 +9,10 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { CONFIG_KEYS } from "../../config/schema";
+import { programFiles } from "../../tools/programFiles";
 import {
     assertSameUids, awaitNamespaceGone, deployAll, destroyAll, isReplace, kindOf, liveUids, log, nameOf, ownedBy, preview, printSteps, runNamespace, setBots, STACK,
 } from "./day2/support";
@@ -45,20 +47,32 @@ function git(args: string[], input?: Buffer): Buffer {
 }
 
 /**
- * Turns a workspace into a checkout of `commit`: the program files that commit lists in
- * tools/program-files.txt (whole folders replaced, so no newer file lingers) and its dev stack
- * file (without the committed passphrase salt, as Workspace does).
+ * Turns a workspace into a checkout of `commit`: this checkout's program files are removed (so no
+ * newer file lingers), then the files of `commit`'s program and its dev stack file are written
+ * (without the committed passphrase salt, as Workspace does).
  */
 function checkOut(ws: Workspace, commit: string): void {
-    const entries = git(["show", `${commit}:tools/program-files.txt`]).toString("utf8").split("\n")
-        .map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
-    const files = [...entries, "Pulumi.dev.yaml"];
-    for (const entry of files) fs.rmSync(path.join(ws.dir, entry), { recursive: true, force: true });
+    for (const file of programFiles(ws.dir)) fs.rmSync(path.join(ws.dir, file), { force: true });
+    const files = [...programFilesAt(commit), "Pulumi.dev.yaml"];
     const archive = git(["archive", "--format=tar", commit, "--", ...files]);
     const tar = spawnSync("tar", ["-x", "-C", ws.dir], { input: archive });
     assert.strictEqual(tar.status, 0, `tar: ${tar.stderr}`);
     const stackFile = path.join(ws.dir, "Pulumi.dev.yaml");
     fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace(/^encryptionsalt:.*\n?/m, ""));
+}
+
+/** The program's files and folders at `commit`: the list it kept by hand then, else as tools/programFiles.ts reads them. */
+function programFilesAt(commit: string): string[] {
+    const listed = spawnSync("git", ["-C", PROJECT_DIR, "show", `${commit}:tools/program-files.txt`], { encoding: "utf8" });
+    if (listed.status === 0) return listed.stdout.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+    const tree = fs.mkdtempSync(path.join(os.tmpdir(), "trading-bot-release-"));
+    try {
+        const tar = spawnSync("tar", ["-x", "-C", tree], { input: git(["archive", "--format=tar", commit]) });
+        assert.strictEqual(tar.status, 0, `tar: ${tar.stderr}`);
+        return programFiles(tree);
+    } finally {
+        fs.rmSync(tree, { recursive: true, force: true });
+    }
 }
 
 /**

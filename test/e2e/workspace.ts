@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { programFiles } from "../../tools/programFiles";
 import { placeholderKeys, placeholderValues, stackFileConfig } from "../unit/harness";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -15,10 +16,9 @@ export const TOOLCHAIN_BIN = path.join(CACHE, "toolchain", "bin");
 export const PULUMI = path.join(TOOLCHAIN_BIN, "pulumi");
 export const KUBECTL = path.join(TOOLCHAIN_BIN, "kubectl");
 
-/** The program (tools/program-files.txt, shared with `npm run render`) and the stack files. */
+/** The program (as tools/programFiles.ts reads it from Pulumi.yaml and the imports) and the stack files. */
 const PROGRAM_FILES = [
-    ...fs.readFileSync(path.join(PROJECT_DIR, "tools", "program-files.txt"), "utf8").split("\n").map((l) => l.trim())
-        .filter((l) => l && !l.startsWith("#")),
+    ...programFiles(PROJECT_DIR),
     ...fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\..+\.yaml$/.test(f)),
 ];
 

@@ -4,6 +4,7 @@ import * as path from "path";
 import { loadStack, Settings } from "./config";
 import { SharedResources } from "./components/shared";
 import { SecretValues, TradingBot } from "./components/tradingBot";
+import { skipPromiseDebugTraces } from "./runtime/sdk";
 
 /** How to reach one bot: everything Helm's NOTES.txt used to print. */
 export interface BotOutputs {
@@ -47,26 +48,6 @@ export function clusterProvider(settings: Settings): k8s.Provider {
         enableConfigMapMutable: true,
         enableSecretMutable: true,
     });
-}
-
-const SKIPS_PROMISE_TRACES = Symbol.for("trading-bot.skipsPromiseTraces");
-
-/**
- * Registration speed. The SDK records a stack trace for each of its internal promises (several per
- * resource), kept only to explain leaked promises when PULUMI_DEBUG_PROMISE_LEAKS is set; under
- * source-map-support every such trace is source-mapped frame by frame, which costs more than all
- * the rest of a registration (100 bots: three quarters of the program's run). Those traces are left empty
- * unless leak debugging is on. Every other stack trace (errors, the source position Pulumi records
- * for each resource) is formatted and mapped as before.
- */
-function skipPromiseDebugTraces(): void {
-    const format = Error.prepareStackTrace;
-    if (!format || process.env.PULUMI_DEBUG_PROMISE_LEAKS || SKIPS_PROMISE_TRACES in format) return;
-    Error.prepareStackTrace = Object.assign(
-        (error: Error, frames: NodeJS.CallSite[]) =>
-            frames[0]?.getFunctionName() === "debuggablePromise" ? "" : format(error, frames),
-        { [SKIPS_PROMISE_TRACES]: true },
-    );
 }
 
 /** Declares the whole stack. Config is validated first: invalid config creates nothing. */

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isConfigSecret } from "../runtime/sdk";
 import { InvalidConfigError } from "./problems";
 import { PROJECT, SECRET_KEYS } from "./schema";
 import { RawConfig, SecretKey, SECRET_IN_PLAINTEXT, SECRET_SET } from "./settings";
@@ -21,12 +22,6 @@ export interface LoadedStack extends StackSettings {
 }
 
 const isSecretKey = (key: string): key is SecretKey => (SECRET_KEYS as string[]).includes(key);
-
-// Whether the engine passed a config value as secret (set with `pulumi config set --secret`).
-// The SDK exports this at run time but not in its typings.
-const isConfigSecret: (fullKey: string) => boolean =
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    require("@pulumi/pulumi/runtime/config").isConfigSecret;
 
 /**
  * Reads this stack's `trading-bot:*` config and validates it. Secret values never reach the

@@ -2,6 +2,8 @@
  * Value checks for single settings. Each returns undefined when the value is valid, or what is
  * wrong with it and an example of a valid value (used in the suggested fix).
  */
+import { quantity } from "../contract";
+
 export type Check = (value: string) => { message: string; example: string } | undefined;
 
 export const any: Check = () => undefined;
@@ -77,24 +79,18 @@ export const cidr: Check = (value) => {
     return ok ? undefined : { message: "must be an IPv4 CIDR such as 203.0.113.0/24", example: "0.0.0.0/0" };
 };
 
-const CPU = /^(\d+(\.\d+)?)(m)?$/;
-const MEMORY_UNITS: Record<string, number> = {
-    "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
-};
-const MEMORY = /^(\d+(\.\d+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+/** The forms config accepts (stricter than Kubernetes: no exponents, no milli-bytes); values parse with the contract's `quantity`. */
+const CPU = /^\d+(\.\d+)?m?$/;
+const MEMORY = /^\d+(\.\d+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 
 /** CPU quantity in millicores, or undefined when malformed. */
 export function cpuMillis(value: string): number | undefined {
-    const m = CPU.exec(value);
-    if (!m) return undefined;
-    return m[3] ? Number(m[1]) : Number(m[1]) * 1000;
+    return CPU.test(value) ? Math.round(quantity(value)! * 1000 * 1e6) / 1e6 : undefined;
 }
 
 /** Memory quantity in bytes, or undefined when malformed. */
 export function memoryBytes(value: string): number | undefined {
-    const m = MEMORY.exec(value);
-    if (!m) return undefined;
-    return Number(m[1]) * MEMORY_UNITS[m[3] ?? ""];
+    return MEMORY.test(value) ? quantity(value) : undefined;
 }
 
 export const cpuQuantity: Check = (value) => {

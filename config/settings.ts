@@ -1,8 +1,9 @@
+import { Environment, ENVIRONMENTS, EXCHANGE, tradingRefusal } from "../contract";
 import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT, SECRET_KEYS } from "./schema";
 import { ConfigProblems, InvalidConfigError } from "./problems";
 import * as rules from "./rules";
 
-export type Environment = "dev" | "staging" | "prod";
+export type { Environment };
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** The validated, typed settings of one stack. Secret values are not here, only whether they are set. */
@@ -91,8 +92,6 @@ export type RawConfig = Record<string, string | undefined>;
 /** The in-cluster databases' Service names when the stack does not name them. */
 export const IN_CLUSTER_HOSTS = { databaseHost: "postgres", redisHost: "redis" } as const;
 
-const TESTNET_ENDPOINT = "https://testnet.binance.vision";
-const LIVE_ENDPOINT = "https://api.binance.com";
 
 /**
  * Turns raw stack config into validated settings, or throws one InvalidConfigError that lists
@@ -129,7 +128,7 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         }
     }
 
-    const environment = read.oneOf("environment", ["dev", "staging", "prod"]) as Environment;
+    const environment = read.oneOf("environment", [...ENVIRONMENTS]) as Environment;
     const isProd = environment === "prod";
     const name = read.string("name", rules.dns1035Label(40));
     const namespace = read.string("namespace", rules.dns1123Label(63));
@@ -283,7 +282,7 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
             `must be greater than stopLossPercentage (${trading.stopLossPercentage}), or every winning trade earns less than a losing one costs`,
             `pulumi config set trading-bot:takeProfitPercentage ${rules.round(trading.stopLossPercentage * 2)} --stack ${stack}`);
     }
-    trading.exchangeEndpoint ||= isProd ? LIVE_ENDPOINT : TESTNET_ENDPOINT;
+    trading.exchangeEndpoint ||= isProd ? EXCHANGE.live : EXCHANGE.testnet;
 
     const existingSecret = read.string("existingSecret", rules.optional(rules.dns1123Subdomain));
     const secretsSet = Object.fromEntries(
@@ -311,8 +310,10 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
             }
         }
     }
-    if (environment !== "prod" && trading.enabled && trading.exchangeEndpoint === LIVE_ENDPOINT) {
-        read.problem("exchangeEndpoint", `${environment} must not trade on the live exchange`,
+    // Decided once with the policy pack (contract/): live trading only in prod.
+    const refusal = tradingRefusal(environment, trading.enabled, trading.exchangeEndpoint);
+    if (refusal) {
+        read.problem("exchangeEndpoint", `with tradingEnabled true: ${refusal}`,
             `pulumi config rm trading-bot:exchangeEndpoint --stack ${stack} (the testnet is the default outside prod)`);
     }
 

@@ -7,6 +7,8 @@
  * every API version and keeps the pack's install small.
  */
 
+import { ENVIRONMENT_LABEL, ENVIRONMENTS, Environment } from "../contract";
+
 /** Stands for a value not known yet (preview): such a field cannot be judged until `up`. */
 export const UNKNOWN: unique symbol = Symbol("unknown");
 export type Unknown = typeof UNKNOWN;
@@ -141,9 +143,8 @@ export function sameNamespace(a: K8sObject, b: K8sObject): boolean | Unknown {
  * label mandatory and consistent (and, with policy config or a stack tag, equal to the stack's
  * declared environment), so no object can dodge the prod rules by leaving it out.
  */
-export const ENVIRONMENT_LABEL = "trading-bot.io/environment";
-export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
+export { ENVIRONMENT_LABEL, ENVIRONMENTS };
+export type { Environment };
 
 /**
  * The object's environment label: a valid environment, undefined when missing or invalid, or
@@ -267,21 +268,8 @@ export function isTruthy(value: unknown): boolean {
     return value === true || (typeof value === "string" && /^(true|1|yes|on)$/i.test(value.trim()));
 }
 
-const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:(e[+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$/;
-const SUFFIX: Record<string, number> = {
-    n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** A Kubernetes quantity ("250m", "1Gi", "0.5", 2) as a number of base units, or undefined. */
-export function quantity(value: unknown): number | undefined {
-    if (typeof value === "number") return value;
-    if (typeof value !== "string") return undefined;
-    const m = QUANTITY.exec(value.trim());
-    if (!m) return undefined;
-    const n = Number(m[1]);
-    return m[2] ? n * 10 ** Number(m[2].slice(1)) : n * SUFFIX[m[3] ?? ""];
-}
+/** A Kubernetes quantity as a number of base units (the contract's parser, shared with config/). */
+export { quantity } from "../contract";
 
 // --- Images ---------------------------------------------------------------------------------
 

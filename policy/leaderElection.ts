@@ -13,11 +13,12 @@
  * A stack policy, because the answer lives in several objects: the Deployment, the autoscaler
  * that targets it, the ConfigMap it reads and the Lease.
  */
+import { BOT_COMPONENT_LABELS, BOT_ENV } from "../contract";
 import { stackPolicy } from "./define";
 import { containersOf, describeObject, isTruthy, isUnknown, K8sObject, obj, runsPods, sameNamespace, Unknown, UNKNOWN } from "./k8s";
 import { hasLabels, replicaPlan, resolveEnv } from "./workloads";
 
-export const BOT_LABELS: Record<string, string> = { "app.kubernetes.io/component": "bot" };
+export const BOT_LABELS: Record<string, string> = { ...BOT_COMPONENT_LABELS };
 
 interface Election {
     enabled: boolean | Unknown;
@@ -59,8 +60,8 @@ export const leaderElectionForSeveralReplicas = stackPolicy({
     remediationSteps: "pulumi config set trading-bot:leaderElectionEnabled true (or replicas 1 and autoscalingEnabled false).",
     defaults: {
         botLabels: BOT_LABELS,
-        enabledVariable: "LEADER_ELECTION_ENABLED",
-        leaseNameVariable: "LEADER_ELECTION_LEASE_NAME",
+        enabledVariable: BOT_ENV.leaderElectionEnabled as string,
+        leaseNameVariable: BOT_ENV.leaderElectionLeaseName as string,
     },
     configSchema: {
         properties: {
@@ -68,8 +69,8 @@ export const leaderElectionForSeveralReplicas = stackPolicy({
                 type: "object", additionalProperties: { type: "string" }, default: BOT_LABELS,
                 description: "Labels (on the workload or its pods) that mark a trading bot.",
             },
-            enabledVariable: { type: "string", default: "LEADER_ELECTION_ENABLED", description: "The variable that turns leader election on." },
-            leaseNameVariable: { type: "string", default: "LEADER_ELECTION_LEASE_NAME", description: "The variable that names the Lease." },
+            enabledVariable: { type: "string", default: BOT_ENV.leaderElectionEnabled, description: "The variable that turns leader election on." },
+            leaseNameVariable: { type: "string", default: BOT_ENV.leaderElectionLeaseName, description: "The variable that names the Lease." },
         },
     },
     check(objects, report, config) {

@@ -1,57 +1,55 @@
 /**
- * Real orders only from prod. The bot reads TRADING_ENABLED from its ConfigMap (envFrom, see
- * components/tradingBot/configuration.ts); an env literal on a container would override it, so
- * both are checked. The environment is the object's `trading-bot.io/environment` label: an
- * object without a valid label is not known to be prod, so it may not trade.
- *
- * The program itself allows tradingEnabled outside prod (against the testnet, with the keys
- * set); this policy is the organisation's rule on top: non-prod stacks never hold live trading.
+ * Live trading only in prod, the rule decided once in contract/ (tradingRefusal) and enforced by
+ * the program's config too: outside prod a bot trades only against an exchange testnet. The bot
+ * reads TRADING_ENABLED and EXCHANGE_ENDPOINT from its ConfigMap (envFrom, see
+ * components/tradingBot/configuration.ts); an env literal on a container would override them, so
+ * both are checked. The environment is the object's `trading-bot.io/environment` label: an object
+ * without a valid label is not known to be prod, so it may not trade. An organisation can narrow
+ * the testnet environments (policy config `testnetEnvironments`, e.g. [] for no trading outside prod).
  */
+import { BOT_ENV, TESTNET_TRADING_ENVIRONMENTS, tradingRefusal } from "../contract";
 import { objectPolicy } from "./define";
 import { containersOf, describeObject, describeContainer, environmentOf, isTruthy, isUnknown, obj, str } from "./k8s";
 
-export const TRADING_VARIABLE = "TRADING_ENABLED";
-
-export const tradingOnlyInProd = objectPolicy({
-    name: "trading-only-in-prod",
-    description: "TRADING_ENABLED is true only in prod (the bot's ConfigMap and any env literal).",
+export const liveTradingOnlyInProd = objectPolicy({
+    name: "live-trading-only-in-prod",
+    description: "Live trading only in prod: outside prod TRADING_ENABLED=true only against an exchange testnet (the bot's ConfigMap and any env literal).",
     enforcementLevel: "mandatory",
-    remediationSteps: "pulumi config set trading-bot:tradingEnabled false --stack <non-prod stack>",
-    defaults: { tradingEnvironments: ["prod"] as string[], variable: TRADING_VARIABLE },
+    remediationSteps: "pulumi config rm trading-bot:exchangeEndpoint --stack <non-prod stack> (the testnet), or pulumi config set trading-bot:tradingEnabled false",
+    defaults: { testnetEnvironments: [...TESTNET_TRADING_ENVIRONMENTS] as string[] },
     configSchema: {
         properties: {
-            tradingEnvironments: {
-                type: "array", items: { type: "string", enum: ["dev", "staging", "prod"] }, default: ["prod"],
-                description: "Environments (trading-bot.io/environment label values) in which trading may be enabled.",
+            testnetEnvironments: {
+                type: "array", items: { type: "string", enum: ["dev", "staging"] }, default: [...TESTNET_TRADING_ENVIRONMENTS],
+                description: "Environments (trading-bot.io/environment label values) besides prod in which a bot may trade on an exchange testnet.",
             },
-            variable: { type: "string", default: TRADING_VARIABLE, description: "The variable that turns trading on." },
         },
     },
     check(o, report, config) {
         const env = environmentOf(o);
         // Labels not known yet (preview): `up` checks again.
-        if (isUnknown(env) || (env !== undefined && config.tradingEnvironments.includes(env))) return;
-        const where = env === undefined
-            ? "an object without a valid trading-bot.io/environment label (not known to be prod)"
-            : `the ${env} environment`;
-        const fix = `trading is allowed only in ${config.tradingEnvironments.join(", ")}: pulumi config set trading-bot:tradingEnabled false`;
+        if (isUnknown(env)) return;
+        const fix = "pulumi config rm trading-bot:exchangeEndpoint (the testnet), or pulumi config set trading-bot:tradingEnabled false";
+        const judge = (trading: unknown, endpoint: unknown, what: string) => {
+            if (isUnknown(trading) || isUnknown(endpoint) || !isTruthy(trading)) return;
+            const refusal = tradingRefusal(env, true, typeof endpoint === "string" ? endpoint : undefined, config.testnetEnvironments);
+            if (refusal) report(`${what} sets ${BOT_ENV.tradingEnabled}=${trading}: ${refusal}; ${fix}`);
+        };
         if (o.kind === "ConfigMap") {
             const data = o.props.data;
-            const value = isUnknown(data) ? undefined : obj(data)[config.variable];
-            if (!isUnknown(value) && isTruthy(value)) {
-                report(`${describeObject(o)} sets ${config.variable}=${value} in ${where}; ${fix}`);
-            }
+            if (isUnknown(data)) return;
+            judge(obj(data)[BOT_ENV.tradingEnabled], obj(data)[BOT_ENV.exchangeEndpoint], describeObject(o));
             return;
         }
         for (const c of containersOf(o)) {
-            for (const e of Array.isArray(c.container.env) ? c.container.env : []) {
-                const value = str(obj(e).value);
-                if (obj(e).name === config.variable && typeof value === "string" && isTruthy(value)) {
-                    report(`${describeContainer(o, c)} sets env ${config.variable}=${value} in ${where}; ${fix}`);
-                }
-            }
+            const env = Array.isArray(c.container.env) ? c.container.env.map(obj) : [];
+            const literal = (name: string) => str(env.find((e) => e.name === name)?.value);
+            // An endpoint not set on the container itself comes from the ConfigMap, judged there.
+            const endpoint = literal(BOT_ENV.exchangeEndpoint);
+            const trading = literal(BOT_ENV.tradingEnabled);
+            if (trading !== undefined) judge(trading, endpoint, `${describeContainer(o, c)} (env literal)`);
         }
     },
 });
 
-export const tradingPolicies = [tradingOnlyInProd];
+export const tradingPolicies = [liveTradingOnlyInProd];

@@ -46,20 +46,27 @@ describe("policy pack in a real preview", () => {
     let ws: Workspace;
     before(() => {
         ws = new Workspace("policy");
-        // Valid for the program (dev trades on the testnet), but trading outside prod is against policy.
+        // Valid for the program and the pack's defaults (dev trades on the testnet) ...
         ws.initStack("dev", { namespace: "e2e-policy", tradingEnabled: "true" }, {
             binanceApiKey: TEST_SECRETS.binanceApiKey, binanceApiSecret: TEST_SECRETS.binanceApiSecret,
         });
+        // ... but against an organisation's policy config that allows no trading outside prod.
+        fs.writeFileSync(path.join(ws.dir, "policy-config.json"), JSON.stringify({ "live-trading-only-in-prod": { testnetEnvironments: [] } }));
     });
     after(() => ws?.remove());
 
-    it("rejects a stack that enables trading outside prod, with the policy's message", () => {
-        const r = ws.pulumi(["preview", "--stack", "dev"], { allowFailure: true });
+    it("the pack's defaults agree with the program: testnet trading in dev passes the preview", () => {
+        const r = ws.pulumi(["preview", "--stack", "dev"]);
+        assert.doesNotMatch(r.stdout + r.stderr, /live-trading-only-in-prod/);
+    });
+
+    it("rejects a stack that trades outside prod under a stricter policy config, with the policy's message", () => {
+        const r = ws.pulumi(["preview", "--stack", "dev", "--policy-pack-config", path.join(ws.dir, "policy-config.json")], { allowFailure: true });
         const out = r.stdout + r.stderr;
         assert.notStrictEqual(r.code, 0, out);
         assert.match(out, /mandatory/);
-        assert.match(out, /trading-only-in-prod/);
-        assert.match(out, /TRADING_ENABLED=true/);
+        assert.match(out, /live-trading-only-in-prod/);
+        assert.match(out, /TRADING_ENABLED=true: the dev environment must not trade at all/);
         // Nothing was created.
         assert.notStrictEqual(ws.kubectl(["get", "namespace", "e2e-policy"], { allowFailure: true }).code, 0);
     });

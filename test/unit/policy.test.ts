@@ -17,6 +17,7 @@ import type * as _entryPoint from "../../policy/index";
 import { credentialKind, isSecretName } from "../../policy/secrets";
 import { materialize, parseImage, quantity, UNKNOWN } from "../../policy/k8s";
 import { policies } from "../../policy/policies";
+import { InvalidConfigError, parseStack } from "../../config";
 import { PROJECT_DIR, revealSecrets, runProgram, stackConfig, withTestSecrets } from "./harness";
 
 type AnyPolicy = ResourceValidationPolicy | StackValidationPolicy;
@@ -473,26 +474,58 @@ describe("policy pack", () => {
         });
     });
 
-    describe("trading-only-in-prod", () => {
-        it("passes trading in prod, and trading off elsewhere", () => {
-            passes("trading-only-in-prod", botConfig("prod"));
-            passes("trading-only-in-prod", botConfig("staging"));
-            passes("trading-only-in-prod", deployment("prod"));
+    describe("live-trading-only-in-prod", () => {
+        const name = "live-trading-only-in-prod";
+        const LIVE = "https://api.binance.com";
+        const TESTNET = "https://testnet.binance.vision";
+        it("passes live trading in prod, testnet trading in dev and staging, and trading off anywhere", () => {
+            passes(name, botConfig("prod", { EXCHANGE_ENDPOINT: LIVE }));
+            passes(name, botConfig("dev", { TRADING_ENABLED: "true", EXCHANGE_ENDPOINT: TESTNET }));
+            passes(name, botConfig("staging", { TRADING_ENABLED: "true", EXCHANGE_ENDPOINT: "https://testnet.binancefuture.com" }));
+            passes(name, botConfig("staging", { EXCHANGE_ENDPOINT: LIVE }));
+            passes(name, deployment("prod"));
         });
-        it("reports TRADING_ENABLED=true outside prod, in the ConfigMap or an env literal", () => {
-            violates("trading-only-in-prod", botConfig("dev", { TRADING_ENABLED: "true" }),
-                /^ConfigMap trading-dev\/trading-bot-config sets TRADING_ENABLED=true in the dev environment; trading is allowed only in prod/);
+        it("reports trading outside prod on the live exchange or an endpoint not known to be a testnet, in the ConfigMap or an env literal", () => {
+            violates(name, botConfig("dev", { TRADING_ENABLED: "true", EXCHANGE_ENDPOINT: LIVE }),
+                /^ConfigMap trading-dev\/trading-bot-config sets TRADING_ENABLED=true: the dev environment trades only on an exchange testnet \(https:\/\/testnet\.binance\.vision\), not on https:\/\/api\.binance\.com: live trading is for prod; pulumi config rm trading-bot:exchangeEndpoint/);
+            violates(name, botConfig("staging", { TRADING_ENABLED: "true", EXCHANGE_ENDPOINT: "https://proxy.example.com" }), /not on https:\/\/proxy\.example\.com/);
+            violates(name, botConfig("staging", { TRADING_ENABLED: "true" }), /not on an exchange not named/);
             const d = deployment("staging");
             firstContainer(d).env.push({ name: "TRADING_ENABLED", value: "True" });
-            violates("trading-only-in-prod", d, /container trading-bot sets env TRADING_ENABLED=True in the staging environment/);
+            violates(name, d, /container trading-bot \(env literal\) sets TRADING_ENABLED=True: the staging environment trades only on an exchange testnet/);
+            firstContainer(d).env.push({ name: "EXCHANGE_ENDPOINT", value: TESTNET });
+            passes(name, d);
         });
         it("reports trading from an object not known to be prod (no environment label)", () => {
-            const cm = botConfig("prod");
+            const cm = botConfig("prod", { EXCHANGE_ENDPOINT: TESTNET });
             cm.props.metadata.labels = labels(undefined);
-            violates("trading-only-in-prod", cm, /without a valid trading-bot\.io\/environment label \(not known to be prod\)/);
+            violates(name, cm, /an object not known to be prod must not trade at all/);
         });
-        it("lets policy config allow more environments", () => {
-            passes("trading-only-in-prod", botConfig("staging", { TRADING_ENABLED: "true" }), { config: { tradingEnvironments: ["staging", "prod"] } });
+        it("agrees with the program's config on every environment, trading switch and endpoint (one rule, contract/)", () => {
+            const verdicts: string[] = [];
+            for (const env of ["dev", "staging", "prod"] as const) {
+                for (const trading of ["true", "false"]) {
+                    for (const endpoint of [LIVE, TESTNET, "https://testnet.binancefuture.com", "https://proxy.example.com"]) {
+                        const raw = withTestSecrets(stackConfig(env, { tradingEnabled: trading, exchangeEndpoint: endpoint }));
+                        let configAccepts = true;
+                        try {
+                            parseStack(env, raw);
+                        } catch (e) {
+                            if (!(e instanceof InvalidConfigError)) throw e;
+                            configAccepts = !e.problems.some((p) => p.key === "trading-bot:exchangeEndpoint");
+                        }
+                        const messages = validate(policy(name), botConfig(env, { TRADING_ENABLED: trading, EXCHANGE_ENDPOINT: endpoint }));
+                        verdicts.push(`${env} trading=${trading} ${endpoint}: config ${configAccepts ? "accepts" : "refuses"}, pack ${messages.length ? "refuses" : "passes"}`);
+                        assert.strictEqual(messages.length === 0, configAccepts, verdicts[verdicts.length - 1]);
+                    }
+                }
+            }
+            // Not vacuous: both verdicts occur.
+            assert.ok(verdicts.some((v) => v.includes("config refuses")) && verdicts.some((v) => v.includes("config accepts")));
+        });
+        it("lets policy config forbid testnet trading too", () => {
+            violates(name, botConfig("staging", { TRADING_ENABLED: "true", EXCHANGE_ENDPOINT: TESTNET }),
+                /the staging environment must not trade at all/, { config: { testnetEnvironments: ["dev"] } });
         });
     });
 
@@ -603,7 +636,7 @@ describe("policy pack", () => {
             const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
             const cm = botConfig("dev", { TRADING_ENABLED: "true" });
             cm.props.metadata.labels = unknown;
-            passes("trading-only-in-prod", cm);
+            passes("live-trading-only-in-prod", cm);
             passes("environment-label", cm);
             const d = deployment("prod", { replicas: 1 });
             d.props.metadata = unknown;

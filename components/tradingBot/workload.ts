@@ -68,7 +68,7 @@ function secretEnv(settings: Settings, secretName: pulumi.Input<string>): k8s.ty
     }));
 }
 
-export function botContainer(settings: Settings, n: Naming, inputs: WorkloadInputs): Container {
+function botContainer(settings: Settings, inputs: WorkloadInputs): Container {
     return {
         name: "trading-bot",
         image: settings.imageRef,
@@ -175,7 +175,7 @@ export function createWorkload(
             terminationGracePeriodSeconds: settings.terminationGracePeriodSeconds,
             securityContext: podSecurityContext,
             imagePullSecrets: settings.image.pullSecrets.map((name) => ({ name })),
-            containers: [botContainer(settings, n, inputs)],
+            containers: [botContainer(settings, inputs)],
             volumes: [
                 ...(usesVolumePerReplica(settings) ? [] : [inputs.pvcName
                     ? { name: "data", persistentVolumeClaim: { claimName: inputs.pvcName } }

@@ -2,7 +2,7 @@
  * Collects every configuration problem so that they are all reported at once,
  * before any resource is created.
  */
-export interface Problem {
+interface Problem {
     /** The fully qualified config key, e.g. `trading-bot:riskPerTrade`. */
     key: string;
     /** The offending value as the user wrote it (never a secret value). */
@@ -35,7 +35,7 @@ export class InvalidConfigError extends Error {
     }
 }
 
-export function formatProblems(stack: string, problems: Problem[]): string {
+function formatProblems(stack: string, problems: Problem[]): string {
     const lines = problems.map(
         (p, i) => `  ${i + 1}. ${p.key} = ${p.value}: ${p.message}\n     fix: ${p.fix}`,
     );

@@ -8,7 +8,7 @@
  */
 export const PROJECT = "trading-bot";
 
-export type KeyType = "string" | "integer" | "boolean" | "array";
+type KeyType = "string" | "integer" | "boolean" | "array";
 
 export interface KeySpec {
     type: KeyType;

@@ -107,7 +107,7 @@ export function parseSettings(stack: string, raw: RawConfig, scope?: BotScope): 
 }
 
 /** Where a bot of a multi-bot stack sets its own values: `bots[index].<key>`. */
-export interface BotScope {
+interface BotScope {
     index: number;
     /** The keys the bot item sets itself; all others come from the stack's top-level keys. */
     overridden: Set<string>;

@@ -23,7 +23,7 @@ export type Config = Record<string, unknown>;
  * The policy's config: its defaults, overridden by `--policy-pack-config` (the engine applies
  * schema defaults too, but a policy must not depend on that).
  */
-export function configOf<C extends Config>(defaults: C, getConfig: () => object): C {
+function configOf<C extends Config>(defaults: C, getConfig: () => object): C {
     const given = getConfig() as Partial<C>;
     const out = { ...defaults };
     for (const [key, value] of Object.entries(given)) {
@@ -43,7 +43,7 @@ interface Common<C extends Config> {
     configSchema?: PolicyConfigSchema;
 }
 
-export interface ObjectPolicy<C extends Config> extends Common<C> {
+interface ObjectPolicy<C extends Config> extends Common<C> {
     /** Checks one Kubernetes object (never a provider, component or non-Kubernetes resource). */
     check(o: K8sObject, report: (message: string) => void, config: C, args: ResourceValidationArgs): void;
 }
@@ -65,7 +65,7 @@ export function objectPolicy<C extends Config>(p: ObjectPolicy<C>): ResourceVali
     };
 }
 
-export interface StackPolicy<C extends Config> extends Common<C> {
+interface StackPolicy<C extends Config> extends Common<C> {
     /** Checks the stack's Kubernetes objects together; `report` attaches a violation to an object. */
     check(objects: K8sObject[], report: (message: string, o?: K8sObject) => void, config: C, args: StackValidationArgs): void;
 }

@@ -14,9 +14,9 @@ import { objectPolicy, stackPolicy } from "./define";
 import { describeObject, ENVIRONMENT_LABEL, ENVIRONMENTS, isUnknown, K8sObject } from "./k8s";
 
 /** The stack tag that may declare a stack's environment (pulumi stack tag set trading-bot:environment prod). */
-export const ENVIRONMENT_TAG = "trading-bot:environment";
+const ENVIRONMENT_TAG = "trading-bot:environment";
 
-export const environmentLabel = objectPolicy({
+const environmentLabel = objectPolicy({
     name: "environment-label",
     description: "Every Kubernetes object carries the trading-bot.io/environment label (dev, staging or prod), equal to the stack's declared environment.",
     enforcementLevel: "mandatory",
@@ -49,7 +49,7 @@ export const environmentLabel = objectPolicy({
     },
 });
 
-export const singleEnvironment = stackPolicy({
+const singleEnvironment = stackPolicy({
     name: "single-environment",
     description: "All Kubernetes objects of a stack carry the same trading-bot.io/environment label.",
     enforcementLevel: "mandatory",

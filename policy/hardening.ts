@@ -46,7 +46,7 @@ export const readOnlyRootFilesystem = objectPolicy({
     },
 });
 
-export const dropAllCapabilities = objectPolicy({
+const dropAllCapabilities = objectPolicy({
     name: "drop-all-capabilities",
     description: "Every container drops ALL Linux capabilities and adds back none (NET_BIND_SERVICE at most).",
     enforcementLevel: "mandatory",
@@ -79,7 +79,7 @@ export const dropAllCapabilities = objectPolicy({
     },
 });
 
-export const noPrivilegeEscalation = objectPolicy({
+const noPrivilegeEscalation = objectPolicy({
     name: "no-privilege-escalation",
     description: "Every container sets allowPrivilegeEscalation false and is not privileged.",
     enforcementLevel: "mandatory",

@@ -9,9 +9,9 @@ import {
 } from "./k8s";
 
 /** 1.4.2, v1.4.2, 1.4, 17.6-alpine, 1.4.2-rc.1, 2024.06.01: a version, with an optional suffix. */
-export const VERSION_TAG = "^v?[0-9]+(\\.[0-9]+)*([-+_][0-9A-Za-z][0-9A-Za-z._-]*)?$";
+const VERSION_TAG = "^v?[0-9]+(\\.[0-9]+)*([-+_][0-9A-Za-z][0-9A-Za-z._-]*)?$";
 
-export const pinnedImages = objectPolicy({
+const pinnedImages = objectPolicy({
     name: "no-latest-or-untagged-images",
     description: "No container image is untagged or `latest`; in prod every image has a version tag or a digest.",
     enforcementLevel: "mandatory",
@@ -57,7 +57,7 @@ export const pinnedImages = objectPolicy({
  * Advisory: a version tag can be re-pushed, a digest cannot; but requiring digests would block
  * every prod deploy that follows the README (imageTag 1.0.0), so prod only gets a reminder.
  */
-export const prodImageDigests = objectPolicy({
+const prodImageDigests = objectPolicy({
     name: "prod-images-pinned-by-digest",
     description: "In prod every image is pinned by digest, not only by tag.",
     enforcementLevel: "advisory",

@@ -189,7 +189,7 @@ export function runsPods(o: K8sObject): boolean {
 }
 
 /** The pod spec an object runs, or undefined when it runs none. */
-export function podSpecOf(o: K8sObject): Record<string, any> | undefined {
+function podSpecOf(o: K8sObject): Record<string, any> | undefined {
     if (o.kind === "Pod") return obj(o.props.spec);
     if (TEMPLATE_KINDS.has(o.kind)) return obj(obj(obj(o.props.spec).template).spec);
     if (o.kind === "CronJob") return obj(obj(obj(obj(obj(o.props.spec).jobTemplate).spec).template).spec);
@@ -201,7 +201,7 @@ export function podLabelsOf(o: K8sObject): Record<string, any> {
     return o.kind === "Pod" ? o.labels : obj(podTemplateMetadata(o).labels);
 }
 
-export interface ContainerRef {
+interface ContainerRef {
     /** containers, initContainers or ephemeralContainers. */
     field: "containers" | "initContainers" | "ephemeralContainers";
     name: string;
@@ -273,7 +273,7 @@ export { quantity } from "../contract";
 
 // --- Images ---------------------------------------------------------------------------------
 
-export interface ImageRef {
+interface ImageRef {
     /** Everything before the tag and digest: [registry/]repository. */
     repository: string;
     tag?: string;

@@ -18,7 +18,7 @@ import { stackPolicy } from "./define";
 import { containersOf, describeObject, isTruthy, isUnknown, K8sObject, obj, runsPods, sameNamespace, Unknown, UNKNOWN } from "./k8s";
 import { hasLabels, replicaPlan, resolveEnv } from "./workloads";
 
-export const BOT_LABELS: Record<string, string> = { ...BOT_COMPONENT_LABELS };
+const BOT_LABELS: Record<string, string> = { ...BOT_COMPONENT_LABELS };
 
 interface Election {
     enabled: boolean | Unknown;
@@ -53,7 +53,7 @@ function rolloutOverlaps(o: K8sObject): { overlaps: boolean | Unknown; how: stri
     return { overlaps: !none, how: `RollingUpdate with maxSurge ${surge}` };
 }
 
-export const leaderElectionForSeveralReplicas = stackPolicy({
+const leaderElectionForSeveralReplicas = stackPolicy({
     name: "leader-election-for-several-replicas",
     description: "A trading bot runs several pods (replicas > 1, autoscaling, a DaemonSet) only with leader election (LEADER_ELECTION_ENABLED=true and its Lease); without it, it never overlaps with itself during a rollout.",
     enforcementLevel: "mandatory",

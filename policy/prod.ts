@@ -52,7 +52,7 @@ function policyTypes(p: K8sObject): string[] | Unknown {
     return spec.egress !== undefined ? ["Ingress", "Egress"] : ["Ingress"];
 }
 
-export const prodNetworkPolicy = stackPolicy({
+const prodNetworkPolicy = stackPolicy({
     name: "prod-network-policy",
     description: "In prod, a NetworkPolicy restricts both ingress and egress of every workload's pods.",
     enforcementLevel: "mandatory",
@@ -77,7 +77,7 @@ export const prodNetworkPolicy = stackPolicy({
     },
 });
 
-export const prodDisruptionBudget = stackPolicy({
+const prodDisruptionBudget = stackPolicy({
     name: "prod-disruption-budget",
     description: "In prod, every workload with several replicas has a PodDisruptionBudget selecting its pods.",
     enforcementLevel: "mandatory",
@@ -95,7 +95,7 @@ export const prodDisruptionBudget = stackPolicy({
     },
 });
 
-export const prodSeveralReplicas = stackPolicy({
+const prodSeveralReplicas = stackPolicy({
     name: "prod-several-replicas",
     description: "In prod, workloads run several replicas (or autoscale), so a crash or a node drain does not stop them.",
     enforcementLevel: "advisory",

@@ -8,7 +8,7 @@ import { containersOf, describeContainer, isUnknown, obj, quantity } from "./k8s
 
 const FIELDS = ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"] as const;
 
-export const requestsAndLimits = objectPolicy({
+const requestsAndLimits = objectPolicy({
     name: "resource-requests-and-limits",
     description: "Every container sets CPU and memory requests and limits.",
     enforcementLevel: "mandatory",
@@ -40,7 +40,7 @@ export const requestsAndLimits = objectPolicy({
  * node pressure: CPU is throttled, memory is reclaimed by OOM-kill or eviction, in the middle of
  * a trade. Memory is held to a tighter ratio than CPU for that reason.
  */
-export const requestsCloseToLimits = objectPolicy({
+const requestsCloseToLimits = objectPolicy({
     name: "requests-close-to-limits",
     description: "Requests are not far below limits (limit/request at most maxCpuRatio for CPU, maxMemoryRatio for memory).",
     enforcementLevel: "advisory",

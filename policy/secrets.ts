@@ -92,7 +92,7 @@ function problem(name: string, value: string, allowed: string[]): string | undef
     return undefined;
 }
 
-export const noSecretLiterals = objectPolicy({
+const noSecretLiterals = objectPolicy({
     name: "no-secret-literals",
     description: "No secret value in a container's env literals or in a ConfigMap: secrets come from Secrets through secretKeyRef.",
     enforcementLevel: "mandatory",

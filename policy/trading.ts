@@ -11,7 +11,7 @@ import { BOT_ENV, TESTNET_TRADING_ENVIRONMENTS, tradingRefusal } from "../contra
 import { objectPolicy } from "./define";
 import { containersOf, describeObject, describeContainer, environmentOf, isTruthy, isUnknown, obj, str } from "./k8s";
 
-export const liveTradingOnlyInProd = objectPolicy({
+const liveTradingOnlyInProd = objectPolicy({
     name: "live-trading-only-in-prod",
     description: "Live trading only in prod: outside prod TRADING_ENABLED=true only against an exchange testnet (the bot's ConfigMap and any env literal).",
     enforcementLevel: "mandatory",

@@ -14,7 +14,7 @@ export function isScalable(o: K8sObject): boolean {
 }
 
 /** The autoscalers (HorizontalPodAutoscaler, any version) that target a workload. */
-export function autoscalersOf(o: K8sObject, objects: K8sObject[]): K8sObject[] {
+function autoscalersOf(o: K8sObject, objects: K8sObject[]): K8sObject[] {
     return objects.filter((h) => {
         if (h.kind !== "HorizontalPodAutoscaler") return false;
         const ref = obj(obj(h.props.spec).scaleTargetRef);
@@ -22,7 +22,7 @@ export function autoscalersOf(o: K8sObject, objects: K8sObject[]): K8sObject[] {
     });
 }
 
-export interface ReplicaPlan {
+interface ReplicaPlan {
     /** Whether more than one pod may run at once (not counting a rollout's surge). */
     several: boolean | Unknown;
     /** Why, for messages: "3 replicas", "autoscaled up to 10 replicas by HorizontalPodAutoscaler ...". */

@@ -29,7 +29,7 @@ export interface RecordedResource {
     options: RecordedOptions;
 }
 
-export interface RecordedOptions {
+interface RecordedOptions {
     parent?: string;
     protect?: true;
     deleteBeforeReplace?: true;
@@ -191,7 +191,7 @@ export function setProgramConfig(config: StackConfig): void {
     pulumi.runtime.setAllConfig(fullConfig, secretKeys.map((k) => `trading-bot:${k}`));
 }
 
-export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
 }
 

@@ -24,7 +24,7 @@ import { isSecretValue, PROJECT_DIR, runProgram, stackConfig, withTestSecrets } 
 export const STACKS = ["dev", "staging", "prod"] as const;
 export type StackName = (typeof STACKS)[number];
 
-export const IGNORE_FILE = path.join(PROJECT_DIR, "tools", "lint", "kube-score-ignore.yaml");
+const IGNORE_FILE = path.join(PROJECT_DIR, "tools", "lint", "kube-score-ignore.yaml");
 const CACHE = process.env.TRADING_BOT_CACHE
     ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "trading-bot");
 export const KUBE_SCORE_BIN = path.join(CACHE, "toolchain", "bin", "kube-score");
@@ -33,7 +33,7 @@ export const KUBE_SCORE_BIN = path.join(CACHE, "toolchain", "bin", "kube-score")
 export const REDACTED = "cmVkYWN0ZWQ=";
 
 /** A pinned version from tools/toolchain/versions.sh (the one source of the toolchain's versions). */
-export function pinnedVersion(name: string): string {
+function pinnedVersion(name: string): string {
     const text = fs.readFileSync(path.join(PROJECT_DIR, "tools", "toolchain", "versions.sh"), "utf8");
     const m = new RegExp(`^${name}=(\\S+)$`, "m").exec(text);
     if (!m) throw new Error(`tools/toolchain/versions.sh pins no ${name}`);
@@ -69,7 +69,7 @@ function dummy(value: any): any {
 }
 
 /** `Kind/name`, how findings and the ignore list name an object (the namespace differs per stack). */
-export function objectRef(kind: string, name: string): string {
+function objectRef(kind: string, name: string): string {
     return `${kind}/${name}`;
 }
 
@@ -193,7 +193,7 @@ function matches(entry: IgnoreEntry, f: Finding): boolean {
         && (entry.path === undefined || entry.path === f.path);
 }
 
-export interface Verdict {
+interface Verdict {
     /** Findings no entry names: fix them, or add an entry with the reason. */
     unexpected: Finding[];
     /** Findings an entry names, with the reason. */
@@ -218,7 +218,7 @@ export function judge(findings: Finding[], entries: IgnoreEntry[], scoredStacks:
     return verdict;
 }
 
-export function describeFinding(f: Finding): string {
+function describeFinding(f: Finding): string {
     return `${f.stack} ${f.object}${f.path ? ` (${f.path})` : ""} [${f.grade}] ${f.check}: ${f.message}`;
 }
 

@@ -84,7 +84,7 @@ export const isProvider = (type: string) => type.startsWith("pulumi:providers:")
 const isKubernetesObject = (type: string) => type.startsWith("kubernetes:");
 
 /** Names a step of `pulumi preview --json` by what it touches: Kind/name for a Kubernetes object. */
-export function planStep(step: any): PlanStep {
+function planStep(step: any): PlanStep {
     const urn: string = step.urn;
     const parts = urn.split("::");
     const type: string = step.newState?.type ?? step.oldState?.type ?? parts[2].split("$").pop();

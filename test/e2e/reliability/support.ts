@@ -146,7 +146,7 @@ export class BackgroundPulumi {
 }
 
 /** Every process below `pid` (the plugins run in their own process groups, so a group kill misses them). */
-export function descendants(pid: number): number[] {
+function descendants(pid: number): number[] {
     const out = spawnSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" }).stdout;
     const children = new Map<number, number[]>();
     for (const line of out.trim().split("\n")) {
@@ -186,7 +186,7 @@ export async function until(what: string, check: () => boolean, timeoutSeconds: 
 // ---------------------------------------------------------------------------------------------
 // State
 
-export function checkpointFile(ws: Workspace, stack: string): string {
+function checkpointFile(ws: Workspace, stack: string): string {
     return path.join(ws.backend, ".pulumi", "stacks", "trading-bot", `${stack}.json`);
 }
 
@@ -280,7 +280,7 @@ export function stateObjects(exported: any): string[] {
 // ---------------------------------------------------------------------------------------------
 // Live objects
 
-export const NAMESPACED_KINDS = [
+const NAMESPACED_KINDS = [
     "configmaps", "secrets", "services", "deployments", "replicasets", "pods", "persistentvolumeclaims",
     "serviceaccounts", "roles", "rolebindings", "leases", "horizontalpodautoscalers",
     "poddisruptionbudgets", "networkpolicies", "ingresses", "endpointslices",
@@ -439,7 +439,7 @@ export function subjectAccess(ws: Workspace, ns: string, account: string, questi
 }
 
 /** Splits concatenated JSON documents (kubectl's output for several objects). */
-export function jsonDocuments(text: string): any[] {
+function jsonDocuments(text: string): any[] {
     const docs: any[] = [];
     let depth = 0;
     let start = -1;

@@ -1,3 +1,8 @@
+import { cpuMillis, memoryBytes, round } from "../components/contract";
+
+// Quantity parsing is the components' (their rules compare limits with requests too).
+export { cpuMillis, memoryBytes, round };
+
 /**
  * Value checks for single settings. Each returns undefined when the value is valid, or what is
  * wrong with it and an example of a valid value (used in the suggested fix).
@@ -77,26 +82,6 @@ export const cidr: Check = (value) => {
     return ok ? undefined : { message: "must be an IPv4 CIDR such as 203.0.113.0/24", example: "0.0.0.0/0" };
 };
 
-const CPU = /^(\d+(\.\d+)?)(m)?$/;
-const MEMORY_UNITS: Record<string, number> = {
-    "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
-};
-const MEMORY = /^(\d+(\.\d+)?)(k|M|G|T|Ki|Mi|Gi|Ti)?$/;
-
-/** CPU quantity in millicores, or undefined when malformed. */
-export function cpuMillis(value: string): number | undefined {
-    const m = CPU.exec(value);
-    if (!m) return undefined;
-    return m[3] ? Number(m[1]) : Number(m[1]) * 1000;
-}
-
-/** Memory quantity in bytes, or undefined when malformed. */
-export function memoryBytes(value: string): number | undefined {
-    const m = MEMORY.exec(value);
-    if (!m) return undefined;
-    return Number(m[1]) * MEMORY_UNITS[m[3] ?? ""];
-}
-
 export const cpuQuantity: Check = (value) => {
     const millis = cpuMillis(value);
     return millis !== undefined && millis >= 1 && millis <= 64000
@@ -117,10 +102,6 @@ export const storageQuantity: Check = (value) => {
         ? undefined
         : { message: "must be a storage quantity between 1Mi and 16Ti, e.g. 5Gi", example: "5Gi" };
 };
-
-export function round(n: number): number {
-    return Math.round(n * 1e6) / 1e6;
-}
 
 /** The known key nearest to a mistyped one (edit distance at most 3), for "did you mean". */
 export function closestKey(key: string, known: string[]): string | undefined {

@@ -1,84 +1,34 @@
 import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT, SECRET_KEYS } from "./schema";
 import { ConfigProblems, InvalidConfigError } from "./problems";
 import * as rules from "./rules";
+import {
+    EgressPeer, Environment, IN_CLUSTER_HOSTS, LIVE_ENDPOINT, runsSeveralReplicas, SecretKey, TESTNET_ENDPOINT, Toleration,
+    usesVolumePerReplica,
+} from "../components/contract";
+import { KnownBotSpec } from "../components/tradingBot/spec";
 
-export type Environment = "dev" | "staging" | "prod";
-export type SecretKey = (typeof SECRET_KEYS)[number];
+export { Environment, SecretKey, EgressPeer, Toleration, IN_CLUSTER_HOSTS, runsSeveralReplicas, usesVolumePerReplica };
 
-/** The validated, typed settings of one stack. Secret values are not here, only whether they are set. */
-export interface Settings {
+/**
+ * The validated, typed settings of one stack: one bot's spec (what the TradingBot component is
+ * made of, every value known) and the stack's own concerns. Secret values are not here, only
+ * whether they are set.
+ */
+export interface Settings extends KnownBotSpec {
     stack: string;
-    environment: Environment;
     kubeContext: string;
     kubeconfig: string;
     /** Pins the Kubernetes provider's identity: only a change of it replaces the provider. */
     clusterIdentifier: string;
     /** When set, the manifests are written here as YAML instead of being applied. */
     renderYamlToDirectory: string;
-    name: string;
-    namespace: string;
     createNamespace: boolean;
-    image: { repository: string; tag: string; digest: string; pullPolicy: string; pullSecrets: string[] };
     /** The image reference the pods run: repository@digest when pinned by digest, else repository:tag. */
     imageRef: string;
-    replicas: number;
-    autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; targetCPU: number; targetMemory: number };
-    resources: { cpuRequest: string; memoryRequest: string; cpuLimit: string; memoryLimit: string };
-    containerPort: number;
-    logLevel: string;
-    terminationGracePeriodSeconds: number;
-    preStopSleepSeconds: number;
-    rolloutTimeoutSeconds: number;
-    leaderElection: boolean;
-    highAvailability: boolean;
-    /** Where every pod of the stack may run. */
-    placement: { nodeSelector: Record<string, string>; tolerations: Toleration[] };
-    networkPolicy: {
-        enabled: boolean;
-        allowedIngressNamespaces: string[];
-        exchangeEgressCidrs: string[];
-        databaseEgressTo: EgressPeer[];
-        redisEgressTo: EgressPeer[];
-        apiServerEgressCidrs: string[];
-    };
-    storage: { enabled: boolean; size: string; className: string; accessMode: string; backup: boolean };
-    ingress: { enabled: boolean; host: string; className: string; clusterIssuer: string };
-    inClusterDatabases: boolean;
     /** Images of the in-cluster PostgreSQL and Redis. */
     databaseImages: { postgres: string; redis: string };
-    database: { host: string; port: number; name: string; user: string; sslMode: string };
-    redis: { host: string; port: number; db: number; tls: boolean; tlsServerName: string; tlsCaCert: string };
-    trading: {
-        enabled: boolean;
-        maxPositions: number;
-        riskPerTrade: number;
-        stopLossPercentage: number;
-        takeProfitPercentage: number;
-        exchangeEndpoint: string;
-    };
-    existingSecret: string;
     /** Which secret config keys the stack sets (their values are read later, as secret outputs). */
     secretsSet: Record<SecretKey, boolean>;
-}
-
-/** A taint the pods tolerate, as `kubectl taint` writes it: key[=value]:Effect. */
-export interface Toleration { key: string; value?: string; effect: string }
-
-/** A network destination the user declares: an IPv4 CIDR or a namespace. */
-export type EgressPeer = { cidr: string } | { namespace: string };
-
-/**
- * Whether each replica gets a data volume of its own (a StatefulSet with volumeClaimTemplates):
- * several replicas on single-node (ReadWriteOnce) storage, as zonal cloud block storage is.
- * One replica, no persistence, or a ReadWriteMany class keep a Deployment (and one shared claim).
- */
-export function usesVolumePerReplica(s: Pick<Settings, "autoscaling" | "replicas" | "storage">): boolean {
-    return s.storage.enabled && runsSeveralReplicas(s) && s.storage.accessMode !== "ReadWriteMany";
-}
-
-/** Whether the bot may run more than one pod at a time (fixed replicas or what the HPA may choose). */
-export function runsSeveralReplicas(s: Pick<Settings, "autoscaling" | "replicas">): boolean {
-    return s.autoscaling.enabled ? s.autoscaling.maxReplicas > 1 : s.replicas > 1;
 }
 
 /** How a set secret value reaches validation: never the value, only whether it is set and encrypted. */
@@ -88,11 +38,6 @@ export const SECRET_IN_PLAINTEXT = "[plaintext secret]";
 /** Raw config of the trading-bot namespace: bare key -> the string Pulumi stores. */
 export type RawConfig = Record<string, string | undefined>;
 
-/** The in-cluster databases' Service names when the stack does not name them. */
-export const IN_CLUSTER_HOSTS = { databaseHost: "postgres", redisHost: "redis" } as const;
-
-const TESTNET_ENDPOINT = "https://testnet.binance.vision";
-const LIVE_ENDPOINT = "https://api.binance.com";
 
 /**
  * Turns raw stack config into validated settings, or throws one InvalidConfigError that lists

@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { SecretKey, Settings, SECRET_DATA_KEYS } from "../../config";
+import { SecretKey, SECRET_DATA_KEYS } from "../contract";
+import { BotSpec } from "./spec";
+import { mapInput } from "../inputs";
 import { secretChecksum } from "../secretChecksum";
 import { meta, Naming } from "./naming";
 import { REDIS_CA_FILE, TLS_DIR } from "./workload";
@@ -10,7 +12,7 @@ import { REDIS_CA_FILE, TLS_DIR } from "./workload";
 export type SecretValues = Partial<Record<SecretKey, pulumi.Input<string>>>;
 
 /** The bot's non-sensitive settings, as the environment variables it reads. */
-export function configData(settings: Settings, n: Naming): Record<string, string> {
+export function configData(settings: BotSpec, n: Naming): Record<string, pulumi.Input<string>> {
     const t = settings.trading;
     return {
         ENVIRONMENT: settings.environment,
@@ -33,7 +35,7 @@ export function configData(settings: Settings, n: Naming): Record<string, string
         STOP_LOSS_PERCENTAGE: String(t.stopLossPercentage),
         TAKE_PROFIT_PERCENTAGE: String(t.takeProfitPercentage),
         EXCHANGE_ENDPOINT: t.exchangeEndpoint,
-        EXCHANGE_TESTNET: String(t.exchangeEndpoint.includes("testnet")),
+        EXCHANGE_TESTNET: mapInput(t.exchangeEndpoint, (e) => String(e.includes("testnet"))),
         LEADER_ELECTION_ENABLED: String(settings.leaderElection),
         LEADER_ELECTION_LEASE_NAME: settings.leaderElection ? n.lease : "",
         DATA_DIR: "/app/data",
@@ -43,6 +45,14 @@ export function configData(settings: Settings, n: Naming): Record<string, string
 
 export function checksum(value: string): string {
     return createHash("sha256").update(value).digest("hex");
+}
+
+/** The checksum of the ConfigMap's data: plain when every value is known now. */
+function dataChecksum(data: Record<string, pulumi.Input<string>>): pulumi.Input<string> {
+    const known = Object.values(data).every((v) => typeof v === "string");
+    return known
+        ? checksum(JSON.stringify(data))
+        : pulumi.output(data).apply((d) => checksum(JSON.stringify(d)));
 }
 
 export interface Configuration {
@@ -60,7 +70,7 @@ export interface Configuration {
  * pods roll through content checksums, so rotating a key rolls the pods without replacing anything.
  */
 export function createConfiguration(
-    settings: Settings, n: Naming, secrets: SecretValues, opts: pulumi.CustomResourceOptions,
+    settings: BotSpec, n: Naming, secrets: SecretValues, opts: pulumi.CustomResourceOptions,
 ): Configuration {
     const data = configData(settings, n);
     const configMap = new k8s.core.v1.ConfigMap(`${n.name}-config`, {
@@ -68,7 +78,7 @@ export function createConfiguration(
         data,
     }, opts);
     const checksums: Record<string, pulumi.Input<string>> = {
-        "checksum/config": checksum(JSON.stringify(data)),
+        "checksum/config": dataChecksum(data),
     };
     // Certificates are files, not environment: a ConfigMap of their own, mounted.
     const tlsConfigMapName = settings.redis.tls && settings.redis.tlsCaCert

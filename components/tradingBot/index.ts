@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings, usesVolumePerReplica } from "../../config";
+import { usesVolumePerReplica } from "../contract";
+import { BotSpec } from "./spec";
 import { createConfiguration, SecretValues } from "./configuration";
 import { naming } from "./naming";
 import { createIngress, createNetworkPolicy, createPeersService, createService } from "./network";
@@ -14,7 +15,7 @@ export { SecretValues } from "./configuration";
 
 export interface TradingBotArgs {
     /** Validated stack settings (see config/schema.ts for every key, its default and meaning). */
-    settings: Settings;
+    settings: BotSpec;
     /**
      * Values for the bot's Secret, as secret outputs: the Binance keys and the database and
      * Redis passwords. Ignored when `settings.existingSecret` names a Secret to use instead.

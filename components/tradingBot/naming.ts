@@ -1,10 +1,11 @@
-import { Settings } from "../../config";
+import * as pulumi from "@pulumi/pulumi";
+import { BotSpec } from "./spec";
 import { OWNED_BY_PULUMI } from "../ownership";
 
 /** Names and labels of everything one bot owns, derived from the bot's name (never hard-coded). */
 export interface Naming {
     name: string;
-    namespace: string;
+    namespace: pulumi.Input<string>;
     configMap: string;
     secret: string;
     pvc: string;
@@ -23,7 +24,7 @@ export const BOT_POD_LABELS = {
     "app.kubernetes.io/component": "bot",
 } as const;
 
-export function naming(settings: Settings): Naming {
+export function naming(settings: BotSpec): Naming {
     const selector = {
         "app.kubernetes.io/name": BOT_POD_LABELS["app.kubernetes.io/name"],
         "app.kubernetes.io/instance": settings.name,
@@ -48,7 +49,7 @@ export function naming(settings: Settings): Naming {
 }
 
 /** Metadata for a named object of the bot. */
-export function meta(n: Naming, name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}) {
+export function meta(n: Naming, name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, pulumi.Input<string>> } = {}) {
     return {
         name,
         namespace: n.namespace,

@@ -1,11 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { EgressPeer, Settings } from "../../config";
+import { EgressPeer } from "../contract";
+import { BotSpec } from "./spec";
 import { databasePods } from "../databases/singleInstance";
+import { concat, mapInput } from "../inputs";
 import { meta, Naming } from "./naming";
 import { rolloutTimeouts } from "./workload";
 
-export function createService(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
+export function createService(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
     return new k8s.core.v1.Service(`${n.name}-service`, {
         metadata: meta(n, n.name, {
             annotations: {
@@ -26,7 +28,7 @@ export function createService(settings: Settings, n: Naming, opts: pulumi.Custom
  * The headless Service a StatefulSet names as its `serviceName`: it gives each replica a stable
  * DNS name (<pod>.<bot>-peers). Clients use the ClusterIP Service above.
  */
-export function createPeersService(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+export function createPeersService(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
     return new k8s.core.v1.Service(`${n.name}-peers`, {
         metadata: meta(n, n.peers),
         spec: {
@@ -48,7 +50,7 @@ export const SECURITY_HEADERS = {
 
 /** Optional TLS Ingress: certificate from cert-manager, HTTPS only, security headers. */
 export function createIngress(
-    settings: Settings, n: Naming, service: k8s.core.v1.Service, opts: pulumi.CustomResourceOptions,
+    settings: BotSpec, n: Naming, service: k8s.core.v1.Service, opts: pulumi.CustomResourceOptions,
 ): void {
     if (!settings.ingress.enabled) return;
     const headersName = `${n.name}-security-headers`;
@@ -62,7 +64,7 @@ export function createIngress(
                 "cert-manager.io/cluster-issuer": settings.ingress.clusterIssuer,
                 "nginx.ingress.kubernetes.io/ssl-redirect": "true",
                 "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
-                "nginx.ingress.kubernetes.io/custom-headers": `${n.namespace}/${headersName}`,
+                "nginx.ingress.kubernetes.io/custom-headers": concat(n.namespace, "/", headersName),
             },
         }),
         spec: {
@@ -101,7 +103,7 @@ function peer(p: EgressPeer): NetworkPolicyPeer {
  * in-cluster servers by their pods, external ones by databaseEgressTo/redisEgressTo), HTTPS to
  * the exchange, and the API server for its Lease.
  */
-export function egressRules(settings: Settings): NetworkPolicyRule[] {
+export function egressRules(settings: BotSpec): NetworkPolicyRule[] {
     const tcp = (port: number) => ({ protocol: "TCP", port });
     const database = (component: string, declared: EgressPeer[]): NetworkPolicyPeer[] => settings.inClusterDatabases
         ? [{ podSelector: { matchLabels: databasePods(component) } }]
@@ -123,9 +125,9 @@ export function egressRules(settings: Settings): NetworkPolicyRule[] {
     return rules;
 }
 
-export function createNetworkPolicy(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): void {
+export function createNetworkPolicy(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): void {
     if (!settings.networkPolicy.enabled) return;
-    const namespaces = [...new Set([n.namespace, ...settings.networkPolicy.allowedIngressNamespaces])];
+    const namespaces = mapInput(n.namespace, (own) => [...new Set([own, ...settings.networkPolicy.allowedIngressNamespaces])]);
     new k8s.networking.v1.NetworkPolicy(`${n.name}-networkpolicy`, {
         metadata: meta(n, n.name),
         spec: {

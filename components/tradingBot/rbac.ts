@@ -1,17 +1,17 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings } from "../../config";
+import { BotSpec } from "./spec";
 import { meta, Naming } from "./naming";
 
 /** What the bot may do with the Kubernetes API: nothing, or renew its own Lease when it elects a leader. */
-export function roleRules(settings: Settings, n: Naming): k8s.types.input.rbac.v1.PolicyRule[] {
+export function roleRules(settings: BotSpec, n: Naming): k8s.types.input.rbac.v1.PolicyRule[] {
     if (!settings.leaderElection) return [];
     // Only its own, pre-created Lease: `create` cannot be limited by name, so the program creates it.
     return [{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [n.lease], verbs: ["get", "update", "patch"] }];
 }
 
 /** ServiceAccount, Role, RoleBinding and (with leader election) the Lease. Returns the account name. */
-export function createRbac(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+export function createRbac(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
     const account = new k8s.core.v1.ServiceAccount(`${n.name}-serviceaccount`, {
         metadata: meta(n, n.name),
         // Tokens are mounted per pod, only when the bot talks to the API (see the Deployment).

@@ -1,12 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { runsSeveralReplicas, Settings } from "../../config";
+import { runsSeveralReplicas } from "../contract";
+import { BotSpec } from "./spec";
 import { meta, Naming } from "./naming";
 import { Workload } from "./workload";
 
 /** CPU- and memory-based HorizontalPodAutoscaler (autoscaling/v2), when autoscaling is on. */
 export function createAutoscaler(
-    settings: Settings, n: Naming, workload: Workload, opts: pulumi.CustomResourceOptions,
+    settings: BotSpec, n: Naming, workload: Workload, opts: pulumi.CustomResourceOptions,
 ): void {
     if (!settings.autoscaling.enabled) return;
     const utilization = (name: string, averageUtilization: number) => ({
@@ -28,7 +29,7 @@ export function createAutoscaler(
 }
 
 /** Lets drains evict one pod at a time, wherever the bot may run more than one. */
-export function createDisruptionBudget(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): void {
+export function createDisruptionBudget(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): void {
     if (!runsSeveralReplicas(settings)) return;
     new k8s.policy.v1.PodDisruptionBudget(`${n.name}-pdb`, {
         metadata: meta(n, n.name),

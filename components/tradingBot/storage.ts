@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings, usesVolumePerReplica } from "../../config";
+import { usesVolumePerReplica } from "../contract";
+import { BotSpec } from "./spec";
 import { meta, Naming } from "./naming";
 import { dataVolumeMetadata } from "./workload";
 
@@ -9,7 +10,7 @@ import { dataVolumeMetadata } from "./workload";
  * persistence off (an emptyDir then), or a volume per replica (the StatefulSet's claim template).
  */
 export function createDataVolume(
-    settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions,
+    settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions,
 ): pulumi.Output<string> | undefined {
     if (!settings.storage.enabled || usesVolumePerReplica(settings)) return undefined;
     const pvc = new k8s.core.v1.PersistentVolumeClaim(`${n.name}-data`, {

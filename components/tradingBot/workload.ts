@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { runsSeveralReplicas, Settings, SECRET_DATA_KEYS, usesVolumePerReplica } from "../../config";
+import { runsSeveralReplicas, SECRET_DATA_KEYS, usesVolumePerReplica } from "../contract";
+import { BotSpec } from "./spec";
+import { concat } from "../inputs";
 import { podPlacement } from "../placement";
 import { RECREATE } from "../recreate";
 import { meta, Naming } from "./naming";
@@ -55,7 +57,7 @@ export interface WorkloadInputs {
 }
 
 /** Which Secret keys the bot must find: the Binance keys only when it trades. */
-function secretEnv(settings: Settings, secretName: pulumi.Input<string>): k8s.types.input.core.v1.EnvVar[] {
+function secretEnv(settings: BotSpec, secretName: pulumi.Input<string>): k8s.types.input.core.v1.EnvVar[] {
     const required = {
         BINANCE_API_KEY: [SECRET_DATA_KEYS.binanceApiKey, settings.trading.enabled],
         BINANCE_API_SECRET: [SECRET_DATA_KEYS.binanceApiSecret, settings.trading.enabled],
@@ -68,10 +70,15 @@ function secretEnv(settings: Settings, secretName: pulumi.Input<string>): k8s.ty
     }));
 }
 
-export function botContainer(settings: Settings, n: Naming, inputs: WorkloadInputs): Container {
+/** The image reference the pods run: repository@digest when pinned by digest, else repository:tag. */
+export function imageRef(image: BotSpec["image"]): pulumi.Input<string> {
+    return image.digest ? concat(image.repository, "@", image.digest) : concat(image.repository, ":", image.tag);
+}
+
+export function botContainer(settings: BotSpec, n: Naming, inputs: WorkloadInputs): Container {
     return {
         name: "trading-bot",
-        image: settings.imageRef,
+        image: imageRef(settings.image),
         imagePullPolicy: settings.image.pullPolicy,
         ports: [{ name: "http", containerPort: settings.containerPort, protocol: "TCP" }],
         envFrom: [{ configMapRef: { name: inputs.configMapName } }],
@@ -113,7 +120,7 @@ export const REDIS_CA_FILE = "redis-ca.crt";
  * one replica, not all, while a one-node cluster still schedules them); highAvailability (prod)
  * spreads them over zones and requires different nodes.
  */
-function spread(settings: Settings, n: Naming): Partial<PodSpec> {
+function spread(settings: BotSpec, n: Naming): Partial<PodSpec> {
     if (!runsSeveralReplicas(settings)) return {};
     const preferOtherNodes = {
         affinity: {
@@ -137,7 +144,7 @@ function spread(settings: Settings, n: Naming): Partial<PodSpec> {
     };
 }
 
-export function podAnnotations(settings: Settings): Record<string, string> {
+export function podAnnotations(settings: BotSpec): Record<string, string> {
     return {
         "prometheus.io/scrape": "true",
         "prometheus.io/port": String(settings.containerPort),
@@ -151,7 +158,7 @@ export function podAnnotations(settings: Settings): Record<string, string> {
  * the bot's ready endpoints (else a release that never becomes ready holds a first deploy for the
  * provider's default 10 minutes).
  */
-export function rolloutTimeouts(settings: Settings): pulumi.CustomTimeouts {
+export function rolloutTimeouts(settings: BotSpec): pulumi.CustomTimeouts {
     const timeout = `${settings.rolloutTimeoutSeconds}s`;
     return { create: timeout, update: timeout };
 }
@@ -163,7 +170,7 @@ export interface Workload {
 }
 
 export function createWorkload(
-    settings: Settings, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
+    settings: BotSpec, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
 ): Workload {
     const annotations = pulumi.output(inputs.checksums).apply((c) => ({ ...podAnnotations(settings), ...c }));
     const template = {
@@ -248,7 +255,7 @@ export function createWorkload(
 }
 
 /** Backup labels and annotations of a data volume (Velero), when backups are on. */
-export function dataVolumeMetadata(settings: Settings): { labels?: Record<string, string>; annotations?: Record<string, string> } {
+export function dataVolumeMetadata(settings: BotSpec): { labels?: Record<string, string>; annotations?: Record<string, string> } {
     return settings.storage.backup
         ? { labels: { "trading-bot.io/backup": "enabled" }, annotations: { "trading-bot.io/backup-schedule": "daily" } }
         : {};

@@ -1,6 +1,8 @@
 import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT, SECRET_KEYS } from "./schema";
 import { ConfigProblems, InvalidConfigError } from "./problems";
 import * as rules from "./rules";
+import { configFix, configKey, keyName } from "./arguments";
+import { violations } from "../components/tradingBot/rules";
 import {
     EgressPeer, Environment, IN_CLUSTER_HOSTS, LIVE_ENDPOINT, runsSeveralReplicas, SecretKey, TESTNET_ENDPOINT, Toleration,
     usesVolumePerReplica,
@@ -86,16 +88,6 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         pullPolicy: read.oneOf("imagePullPolicy", ["Always", "IfNotPresent", "Never"]),
         pullSecrets: read.stringArray("imagePullSecrets", rules.dns1123Subdomain),
     };
-    if (!isProd && !image.digest && image.tag === "") {
-        read.problem("imageTag", "an image needs a tag or a digest", "pulumi config set trading-bot:imageTag 1.0.0");
-    }
-    if (isProd && !image.digest && (image.tag === "latest" || image.tag === "")) {
-        read.problem(
-            "imageTag",
-            "prod refuses `latest` and untagged images: a moving tag would deploy untested code that trades real money",
-            `pulumi config set trading-bot:imageTag <version, e.g. 1.4.2> --stack ${stack} (or set imageDigest)`,
-        );
-    }
     const imageRef = image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`;
 
     const replicas = read.integer("replicas", 1, 20);
@@ -106,13 +98,6 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         targetCPU: read.integer("targetCPUUtilizationPercentage", 1, 100),
         targetMemory: read.integer("targetMemoryUtilizationPercentage", 1, 100),
     };
-    if (autoscaling.enabled && autoscaling.maxReplicas < autoscaling.minReplicas) {
-        read.problem(
-            "autoscalingMaxReplicas",
-            `must be at least autoscalingMinReplicas (${autoscaling.minReplicas})`,
-            `pulumi config set trading-bot:autoscalingMaxReplicas ${autoscaling.minReplicas} --stack ${stack}`,
-        );
-    }
 
     const resources = {
         cpuRequest: read.string("cpuRequest", rules.cpuQuantity),
@@ -122,34 +107,11 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
     };
     resources.cpuLimit ||= resources.cpuRequest;
     resources.memoryLimit ||= resources.memoryRequest;
-    for (const [limitKey, requestKey, parse] of [
-        ["cpuLimit", "cpuRequest", rules.cpuMillis],
-        ["memoryLimit", "memoryRequest", rules.memoryBytes],
-    ] as const) {
-        const limit = parse(resources[limitKey]);
-        const request = parse(resources[requestKey]);
-        if (limit !== undefined && request !== undefined && limit < request) {
-            read.problem(limitKey, `must not be below ${requestKey} (${resources[requestKey]})`,
-                `pulumi config set trading-bot:${limitKey} ${resources[requestKey]} --stack ${stack}`);
-        }
-    }
 
     const terminationGracePeriodSeconds = read.integer("terminationGracePeriodSeconds", 10, 3600);
     const preStopSleepSeconds = read.integer("preStopSleepSeconds", 0, 300);
-    if (preStopSleepSeconds >= terminationGracePeriodSeconds) {
-        read.problem("preStopSleepSeconds",
-            `must be less than terminationGracePeriodSeconds (${terminationGracePeriodSeconds}), or the bot never gets time to shut down cleanly`,
-            `pulumi config set trading-bot:preStopSleepSeconds ${Math.min(10, terminationGracePeriodSeconds - 5)} --stack ${stack}`);
-    }
 
     const leaderElection = read.boolean("leaderElectionEnabled");
-    const several = runsSeveralReplicas({ autoscaling, replicas });
-    if (several && !leaderElection) {
-        const what = autoscaling.enabled ? "autoscalingEnabled" : "replicas";
-        read.problem(what,
-            "several replicas of an order-placing bot would place duplicate orders; more than one replica or autoscaling needs leader election so only one replica trades",
-            `pulumi config set trading-bot:leaderElectionEnabled true --stack ${stack} (or set replicas to 1 and autoscalingEnabled to false)`);
-    }
 
     const storage = {
         enabled: read.boolean("persistenceEnabled"),
@@ -165,17 +127,8 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         className: read.string("ingressClassName", rules.dns1123Subdomain),
         clusterIssuer: read.string("certManagerClusterIssuer", rules.dns1123Subdomain),
     };
-    if (ingress.enabled && !ingress.host) {
-        read.problem("ingressHost", "is required when ingressEnabled is true",
-            `pulumi config set trading-bot:ingressHost bot.example.com --stack ${stack}`);
-    }
 
     const inClusterDatabases = read.boolean("inClusterDatabases");
-    if (isProd && inClusterDatabases) {
-        read.problem("inClusterDatabases",
-            "prod uses external, backed-up PostgreSQL and Redis; the in-cluster ones are for dev and staging",
-            `pulumi config set trading-bot:inClusterDatabases false --stack ${stack}`);
-    }
     const database = {
         host: read.string("databaseHost", rules.optional(rules.hostname)) || (inClusterDatabases ? IN_CLUSTER_HOSTS.databaseHost : ""),
         port: read.integer("databasePort", 1, 65535),
@@ -183,10 +136,6 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         user: read.string("databaseUser", rules.identifier),
         sslMode: read.oneOf("databaseSslMode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
     };
-    if (isProd && !["require", "verify-ca", "verify-full"].includes(database.sslMode)) {
-        read.problem("databaseSslMode", "prod talks to its database over TLS: require, verify-ca or verify-full",
-            `pulumi config set trading-bot:databaseSslMode verify-full --stack ${stack}`);
-    }
     const redis = {
         host: read.string("redisHost", rules.optional(rules.hostname)) || (inClusterDatabases ? IN_CLUSTER_HOSTS.redisHost : ""),
         port: read.integer("redisPort", 1, 65535),
@@ -195,20 +144,6 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         tlsServerName: read.string("redisTlsServerName", rules.optional(rules.hostname)),
         tlsCaCert: read.string("redisTlsCaCert", rules.optional(rules.pemCertificate)),
     };
-    if (isProd && !redis.tls) {
-        read.problem("redisTls", "prod talks to Redis over TLS, as it does to PostgreSQL (databaseSslMode)",
-            `pulumi config set trading-bot:redisTls true --stack ${stack}`);
-    }
-    if (!inClusterDatabases) {
-        // The chart's defaults named in-cluster Services, which a stack with external databases does not have.
-        for (const [key, what, host] of [["databaseHost", "PostgreSQL", database.host], ["redisHost", "Redis", redis.host]] as const) {
-            if (!host && !read.hasProblem(key)) {
-                read.problem(key,
-                    `must name your ${what} server: with inClusterDatabases false there is no in-cluster '${IN_CLUSTER_HOSTS[key]}' Service to reach`,
-                    `pulumi config set trading-bot:${key} <your ${what} host> --stack ${stack}`, "(not set)");
-            }
-        }
-    }
     const databaseImages = {
         postgres: read.string("postgresImage", rules.imageReference),
         redis: read.string("redisImage", rules.imageReference),
@@ -223,11 +158,6 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         takeProfitPercentage: read.decimal("takeProfitPercentage", { above: 0, below: 1 }, "0.04"),
         exchangeEndpoint: read.string("exchangeEndpoint", rules.optional(rules.httpsUrl)),
     };
-    if (trading.takeProfitPercentage <= trading.stopLossPercentage) {
-        read.problem("takeProfitPercentage",
-            `must be greater than stopLossPercentage (${trading.stopLossPercentage}), or every winning trade earns less than a losing one costs`,
-            `pulumi config set trading-bot:takeProfitPercentage ${rules.round(trading.stopLossPercentage * 2)} --stack ${stack}`);
-    }
     trading.exchangeEndpoint ||= isProd ? LIVE_ENDPOINT : TESTNET_ENDPOINT;
 
     const existingSecret = read.string("existingSecret", rules.optional(rules.dns1123Subdomain));
@@ -239,26 +169,6 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
             read.problem(key, "holds a secret but is stored in plain text in the stack file",
                 `pulumi config set --secret trading-bot:${key} <value>`, "[plain text, not shown]");
         }
-    }
-    if (trading.enabled && !existingSecret) {
-        for (const key of ["binanceApiKey", "binanceApiSecret"] as const) {
-            if (!secretsSet[key]) {
-                read.problem(key, "is required when tradingEnabled is true (the bot cannot place orders without it)",
-                    `pulumi config set --secret trading-bot:${key} <value> --stack ${stack} (or set existingSecret)`, "(not set)");
-            }
-        }
-    }
-    if (!inClusterDatabases && !existingSecret) {
-        for (const key of ["databasePassword", "redisPassword"] as const) {
-            if (!secretsSet[key]) {
-                read.problem(key, "is required for external databases (inClusterDatabases is false)",
-                    `pulumi config set --secret trading-bot:${key} <value> --stack ${stack} (or set existingSecret)`, "(not set)");
-            }
-        }
-    }
-    if (environment !== "prod" && trading.enabled && trading.exchangeEndpoint === LIVE_ENDPOINT) {
-        read.problem("exchangeEndpoint", `${environment} must not trade on the live exchange`,
-            `pulumi config rm trading-bot:exchangeEndpoint --stack ${stack} (the testnet is the default outside prod)`);
     }
 
     const renderYamlToDirectory = read.string("renderYamlToDirectory", rules.any);
@@ -281,20 +191,6 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         redisEgressTo: read.stringArray("redisEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
         apiServerEgressCidrs: read.stringArray("apiServerEgressCidrs", rules.cidr),
     };
-    if (networkPolicy.enabled && !inClusterDatabases) {
-        for (const [key, what, example] of [
-            ["databaseEgressTo", "PostgreSQL", "10.20.0.0/24"], ["redisEgressTo", "Redis", "10.20.1.0/24"],
-        ] as const) {
-            const peers = networkPolicy[key];
-            if (peers.length === 0) {
-                read.problem(key, `must say where your ${what} server is (CIDRs or namespace:<name>): the NetworkPolicy lets the bot reach nothing else on that port`,
-                    `pulumi config set --path 'trading-bot:${key}[0]' ${example} --stack ${stack}`);
-            } else if (isProd && peers.some((p) => "cidr" in p && p.cidr.endsWith("/0"))) {
-                read.problem(key, `prod narrows egress to where ${what} really is; a /0 opens the port to the whole internet`,
-                    `pulumi config set --path 'trading-bot:${key}[0]' ${example} --stack ${stack}`);
-            }
-        }
-    }
 
     const settings: Settings = {
         stack,
@@ -334,6 +230,12 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         existingSecret,
         secretsSet,
     };
+    // The bot's safety rules (BOT_RULES, enforced by the component too), phrased in config keys.
+    // A key with a problem of its own already has its fix; its value here is the fallback.
+    for (const v of violations(settings, keyName)) {
+        const key = configKey(v.argument);
+        if (!read.hasProblem(key)) read.problem(key, v.message, configFix(v, stack), v.value);
+    }
     return settings;
 }
 

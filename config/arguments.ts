@@ -7,6 +7,7 @@ import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT } from "./schema";
 
 /** The config key of every argument path a rule names. */
 export const ARGUMENT_KEYS: Record<string, ConfigKey> = {
+    "name": "name",
     "environment": "environment",
     "image.tag": "imageTag",
     "image.digest": "imageDigest",

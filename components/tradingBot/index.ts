@@ -1,7 +1,9 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { usesVolumePerReplica } from "../contract";
-import { BotSpec } from "./spec";
+import { BotSpec, RuleSubject } from "./spec";
+import { resolveArgs, secretsGiven, TradingBotArgs } from "./args";
+import { InvalidTradingBotArgsError, violations } from "./rules";
+import { plain } from "../inputs";
 import { createConfiguration, SecretValues } from "./configuration";
 import { naming } from "./naming";
 import { createIngress, createNetworkPolicy, createPeersService, createService } from "./network";
@@ -12,17 +14,18 @@ import { TRADING_BOT_TYPE } from "./type";
 import { createWorkload } from "./workload";
 
 export { SecretValues } from "./configuration";
+export {
+    AutoscalingArgs, DatabaseArgs, DEFAULTS, ImageArgs, IngressArgs, NetworkPolicyArgs, RedisArgs, ResourceArgs, resolveArgs,
+    SecretArgs, StorageArgs, TradingArgs, TradingBotArgs,
+} from "./args";
+export { ArgumentName, BOT_RULES, Change, InvalidTradingBotArgsError, Rule, Violation, violations } from "./rules";
+export { BotSpec, RuleSubject } from "./spec";
 
-export interface TradingBotArgs {
-    /** Validated stack settings (see config/schema.ts for every key, its default and meaning). */
-    settings: BotSpec;
-    /**
-     * Values for the bot's Secret, as secret outputs: the Binance keys and the database and
-     * Redis passwords. Ignored when `settings.existingSecret` names a Secret to use instead.
-     */
-    secrets: SecretValues;
-    /** The namespace resource, when the stack creates it: the bot's objects are created after it. */
-    namespace?: k8s.core.v1.Namespace;
+/** The argument values the rules read that may be Outputs: checked once known, at deploy time. */
+function outputsTheRulesRead(spec: BotSpec): boolean {
+    return [spec.image.tag, spec.resources.cpuRequest, spec.resources.cpuLimit, spec.resources.memoryRequest,
+        spec.resources.memoryLimit, spec.database.host, spec.redis.host, spec.trading.exchangeEndpoint]
+        .some((value) => plain(value) === undefined);
 }
 
 /**
@@ -39,16 +42,25 @@ export class TradingBot extends pulumi.ComponentResource {
     readonly workloadName: pulumi.Output<string>;
     readonly workloadKind: "Deployment" | "StatefulSet";
 
+    /**
+     * Every object is named after `name` (a DNS-1035 label of at most 40 characters). Throws an
+     * InvalidTradingBotArgsError naming every broken safety rule (BOT_RULES) before anything is
+     * registered; values given as Outputs are checked once known, failing the deployment.
+     */
     constructor(name: string, args: TradingBotArgs, opts?: pulumi.ComponentResourceOptions) {
+        const settings = resolveArgs(name, args);
+        const subject = { ...settings, secretsSet: secretsGiven(args.secrets) };
+        const broken = violations(subject);
+        if (broken.length) throw new InvalidTradingBotArgsError(name, broken, subject);
         super(TRADING_BOT_TYPE, name, {}, opts);
-        const { settings } = args;
         const n = naming(settings);
         // No deleteBeforeReplace here: the provider already deletes first when an object that
-        // must be replaced keeps its name, and nothing else should ever be deleted first.
-        const inNamespace: pulumi.CustomResourceOptions = { parent: this, dependsOn: args.namespace ? [args.namespace] : [] };
+        // must be replaced keeps its name, and nothing else should ever be deleted first. The
+        // namespace's Output (when given one) makes every object wait for the namespace.
+        const inNamespace: pulumi.CustomResourceOptions = { parent: this };
 
         const serviceAccountName = createRbac(settings, n, inNamespace);
-        const configuration = createConfiguration(settings, n, args.secrets, inNamespace);
+        const configuration = createConfiguration(settings, n, args.secrets ?? {}, inNamespace);
         const pvcName = createDataVolume(settings, n, inNamespace);
         const peersServiceName = usesVolumePerReplica(settings) ? createPeersService(settings, n, inNamespace) : undefined;
         const workload = createWorkload(settings, n, {
@@ -66,7 +78,7 @@ export class TradingBot extends pulumi.ComponentResource {
         createDisruptionBudget(settings, n, inNamespace);
         createNetworkPolicy(settings, n, inNamespace);
 
-        this.namespace = args.namespace ? args.namespace.metadata.name : pulumi.output(settings.namespace);
+        this.namespace = pulumi.output(settings.namespace);
         this.serviceName = service.metadata.name;
         this.servicePort = settings.containerPort;
         this.workloadName = workload.name;
@@ -75,6 +87,16 @@ export class TradingBot extends pulumi.ComponentResource {
             namespace: this.namespace,
             serviceName: this.serviceName,
             workloadName: this.workloadName,
+            ...(outputsTheRulesRead(settings) ? { argumentsChecked: checkOnceKnown(name, subject) } : {}),
         });
     }
+}
+
+/** The rules over the arguments' known values (Outputs resolved): fails the deployment when one breaks. */
+function checkOnceKnown(name: string, subject: RuleSubject): pulumi.Output<boolean> {
+    return pulumi.output(subject).apply((known) => {
+        const broken = violations(known as unknown as RuleSubject);
+        if (broken.length) throw new InvalidTradingBotArgsError(name, broken, known);
+        return true;
+    });
 }

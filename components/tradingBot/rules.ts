@@ -110,6 +110,16 @@ function egressDeclared(key: "databaseEgressTo" | "redisEgressTo", what: string,
 /** Every safety rule of a bot, in the order their violations are reported. */
 export const BOT_RULES: readonly Rule[] = [
     {
+        name: "the name is a DNS-1035 label",
+        check: (s) => /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(s.name) && s.name.length <= 40
+            ? undefined
+            : {
+                argument: "name",
+                message: "must be a DNS-1035 label: lower-case letters, digits and '-', starting with a letter, at most 40 characters (it prefixes every object of the bot)",
+                fix: { argument: "name", to: "trading-bot", code: "\"trading-bot\" (the component's name)" },
+            },
+    },
+    {
         name: "the image has a tag or a digest",
         check: (s) => s.environment !== "prod" && !s.image.digest && plain(s.image.tag) === ""
             ? { argument: "image.tag", message: "an image needs a tag or a digest", fix: { argument: "image.tag", to: "1.0.0" } }
@@ -225,4 +235,36 @@ export const BOT_RULES: readonly Rule[] = [
 /** Every rule the subject breaks, each violation naming other arguments with `name`. */
 export function violations(subject: RuleSubject, name: ArgumentName = (a) => a): Violation[] {
     return BOT_RULES.flatMap((rule) => rule.check(subject, name) ?? []);
+}
+
+/** A violation's fix in TradingBotArgs terms. */
+export function argsFix(v: Violation): string {
+    const value = (c: Change) => c.code ?? c.to;
+    const main = v.fix.remove
+        ? `remove ${v.fix.argument} (its default)`
+        : `set ${v.fix.argument} to ${value(v.fix)}`;
+    const alternative = v.or?.length
+        ? ` (or set ${v.or.map((c) => c.to === undefined ? c.argument : `${c.argument} to ${value(c)}`).join(" and ")})`
+        : "";
+    return `${main}${alternative}${v.note ? ` (${v.note})` : ""}`;
+}
+
+/** How an argument's value is shown in an error: JSON, never a secret, "(output)" when not known yet. */
+function shown(subject: object, v: Violation): string {
+    if (v.value !== undefined) return v.value;
+    let value: unknown = subject;
+    for (const part of v.argument.split(".")) value = (value as Record<string, unknown> | undefined)?.[part];
+    if (value === undefined) return "(not set)";
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? "(output)" : JSON.stringify(value);
+}
+
+/** Thrown by the TradingBot constructor, before any resource is registered, when its arguments break a rule. */
+export class InvalidTradingBotArgsError extends Error {
+    constructor(readonly bot: string, readonly violations: Violation[], subject: object) {
+        const lines = violations.map((v, i) =>
+            `  ${i + 1}. ${v.argument} = ${shown(subject, v)}: ${v.message}\n     fix: ${argsFix(v)}`);
+        const noun = violations.length === 1 ? "rule" : "rules";
+        super(`TradingBot '${bot}' breaks ${violations.length} safety ${noun}; nothing was created:\n${lines.join("\n")}`);
+        this.name = "InvalidTradingBotArgsError";
+    }
 }

@@ -1,0 +1,84 @@
+/**
+ * The TradingBot component as a library: its arguments' defaults, its safety rules (BOT_RULES)
+ * and the stack's adapter from validated settings to TradingBotArgs. Pure: no mocks needed.
+ */
+import * as assert from "assert";
+import { parseSettings, Settings } from "../../config";
+import { ARGUMENT_KEYS } from "../../config/arguments";
+import { CONFIG_KEYS } from "../../config/schema";
+import { BotSpec, BOT_RULES, InvalidTradingBotArgsError, resolveArgs, TradingBot, violations } from "../../components/tradingBot";
+import { botArgs } from "../../program";
+import { projectDefaults, stackConfig, withTestSecrets } from "./harness";
+
+/** The component's part of the stack's settings (what BotSpec declares). */
+function specOf(settings: Settings): BotSpec {
+    const {
+        stack, kubeContext, kubeconfig, clusterIdentifier, renderYamlToDirectory, createNamespace, imageRef, databaseImages, secretsSet,
+        ...spec
+    } = settings;
+    return spec;
+}
+
+describe("TradingBot library: arguments and defaults", () => {
+    it("DEFAULTS are Pulumi.yaml's defaults: a bot with no arguments is the stack's default bot", () => {
+        const hosts = { databaseHost: "db.example.internal", redisHost: "redis.example.internal" };
+        const settings = parseSettings("dev", withTestSecrets({ ...projectDefaults(), kubeContext: "ctx", ...hosts }));
+        const resolved = resolveArgs("trading-bot", {
+            namespace: "trading-bot",
+            database: { host: hosts.databaseHost },
+            redis: { host: hosts.redisHost },
+        });
+        assert.deepStrictEqual(resolved, specOf(settings));
+    });
+
+    for (const stack of ["dev", "staging", "prod"] as const) {
+        it(`${stack}: the stack's adapter hands the component exactly the stack's bot`, () => {
+            const config = stack === "prod" ? withTestSecrets(stackConfig(stack)) : stackConfig(stack);
+            const settings = parseSettings(stack, config);
+            assert.deepStrictEqual(resolveArgs(settings.name, botArgs(settings, {}, settings.namespace)), specOf(settings));
+        });
+    }
+
+    it("an undefined argument keeps its default (defaults are spread, once)", () => {
+        const spec = resolveArgs("bot", { namespace: "ns", replicas: undefined, trading: { riskPerTrade: undefined, enabled: true } });
+        assert.strictEqual(spec.replicas, 1);
+        assert.strictEqual(spec.trading.riskPerTrade, 0.02);
+        assert.strictEqual(spec.trading.enabled, true);
+        assert.strictEqual(spec.resources.cpuLimit, "250m");
+        assert.strictEqual(resolveArgs("bot", { namespace: "ns", environment: "prod" }).trading.exchangeEndpoint, "https://api.binance.com");
+    });
+});
+
+describe("TradingBot library: safety rules", () => {
+    it("every argument a rule names has a config key", () => {
+        for (const key of Object.values(ARGUMENT_KEYS)) assert.ok(key in CONFIG_KEYS, key);
+        assert.ok(BOT_RULES.length >= 20);
+        assert.strictEqual(new Set(BOT_RULES.map((r) => r.name)).size, BOT_RULES.length, "rule names are unique");
+    });
+
+    it("the constructor refuses broken rules before registering anything, naming argument, value and fix", () => {
+        assert.throws(() => new TradingBot("btc-bot", {
+            namespace: "trading",
+            replicas: 3,
+            trading: { enabled: true, stopLossPercentage: 0.05, takeProfitPercentage: 0.03 },
+            database: { host: "db" }, redis: { host: "redis" },
+            secrets: { databasePassword: "p", redisPassword: "p" },
+        }), (e: unknown) => {
+            assert.ok(e instanceof InvalidTradingBotArgsError);
+            assert.match(e.message, /^TradingBot 'btc-bot' breaks 4 safety rules; nothing was created:/);
+            assert.match(e.message, /replicas = 3: several replicas .*\n\s+fix: set leaderElection to true \(or set replicas to 1 and autoscaling.enabled to false\)/);
+            assert.match(e.message, /trading.takeProfitPercentage = 0.03: must be greater than trading.stopLossPercentage \(0.05\).*\n\s+fix: set trading.takeProfitPercentage to 0.1/);
+            assert.match(e.message, /secrets.binanceApiKey = \(not set\): is required when trading.enabled is true.*\n\s+fix: set secrets.binanceApiKey to <value> \(or set existingSecret\)/);
+            assert.match(e.message, /secrets.binanceApiSecret = \(not set\)/);
+            return true;
+        });
+    });
+
+    it("values not known yet (Outputs) are left to the deploy-time check", () => {
+        const subject = {
+            ...resolveArgs("bot", { namespace: "ns", resources: { cpuRequest: "1", cpuLimit: Promise.resolve("100m") } }),
+            secretsSet: { binanceApiKey: false, binanceApiSecret: false, databasePassword: true, redisPassword: true },
+        };
+        assert.deepStrictEqual(violations({ ...subject, database: { ...subject.database, host: "db" }, redis: { ...subject.redis, host: "r" } }), []);
+    });
+});

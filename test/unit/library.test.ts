@@ -3,12 +3,15 @@
  * and the stack's adapter from validated settings to TradingBotArgs. Pure: no mocks needed.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
 import { parseSettings, Settings } from "../../config";
 import { ARGUMENT_KEYS } from "../../config/arguments";
 import { CONFIG_KEYS } from "../../config/schema";
 import { BotSpec, BOT_RULES, InvalidTradingBotArgsError, resolveArgs, TradingBot, violations } from "../../components/tradingBot";
 import { botArgs } from "../../program";
-import { projectDefaults, stackConfig, withTestSecrets } from "./harness";
+import { PROJECT_DIR, projectDefaults, stackConfig, withTestSecrets } from "./harness";
 
 /** The component's part of the stack's settings (what BotSpec declares). */
 function specOf(settings: Settings): BotSpec {
@@ -80,5 +83,30 @@ describe("TradingBot library: safety rules", () => {
             secretsSet: { binanceApiKey: false, binanceApiSecret: false, databasePassword: true, redisPassword: true },
         };
         assert.deepStrictEqual(violations({ ...subject, database: { ...subject.database, host: "db" }, redis: { ...subject.redis, host: "r" } }), []);
+    });
+});
+
+describe("TradingBot library: package layout", () => {
+    it("the components never import the stack's config layer (config/ imports theirs)", () => {
+        const files: string[] = [];
+        const walk = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).forEach((e) =>
+            e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".ts") && files.push(path.join(dir, e.name)));
+        walk(path.join(PROJECT_DIR, "components"));
+        walk(path.join(PROJECT_DIR, "lib"));
+        for (const file of files) {
+            const imports = [...fs.readFileSync(file, "utf8").matchAll(/from "([^"]+)"/g)].map((m) => m[1]);
+            for (const spec of imports.filter((i) => i.startsWith("."))) {
+                const target = path.relative(PROJECT_DIR, path.resolve(path.dirname(file), spec));
+                assert.ok(!/^(config|program|index)\b/.test(target), `${path.relative(PROJECT_DIR, file)} imports ${spec}`);
+            }
+        }
+    });
+
+    it("Pulumi runs the stack (Pulumi.yaml main), the package's main is the library", () => {
+        const project = yaml.load(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as { main: string };
+        const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8"));
+        assert.strictEqual(project.main, "index.ts");
+        assert.strictEqual(pkg.main, "dist/lib/index.js");
+        assert.deepStrictEqual(pkg.exports["."], { types: "./dist/lib/index.d.ts", default: "./dist/lib/index.js" });
     });
 });

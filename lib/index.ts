@@ -1,0 +1,18 @@
+/**
+ * The library entry point of this package: `import { TradingBot } from "trading-bot-infra"`.
+ * It declares nothing by itself (the stack's program is index.ts): importing it runs no stack and
+ * reads no stack config. Built to dist/ with `npm run build` (JavaScript and .d.ts).
+ */
+export {
+    TradingBot, TradingBotArgs, DEFAULTS, resolveArgs,
+    ImageArgs, AutoscalingArgs, ResourceArgs, NetworkPolicyArgs, StorageArgs, IngressArgs, DatabaseArgs, RedisArgs, TradingArgs, SecretArgs,
+    BOT_RULES, violations, InvalidTradingBotArgsError, Rule, Violation, Change, ArgumentName,
+    BotSpec, RuleSubject,
+} from "../components/tradingBot";
+export { SharedResources, SharedResourcesArgs } from "../components/shared";
+export { SharedSpec } from "../components/shared/spec";
+export { DatabasePasswords, InClusterDatabases, InClusterDatabasesArgs } from "../components/databases";
+export {
+    Environment, EgressPeer, Toleration, SecretKey, SECRET_DATA_KEYS, IN_CLUSTER_HOSTS, TESTNET_ENDPOINT, LIVE_ENDPOINT,
+    runsSeveralReplicas, usesVolumePerReplica, cpuMillis, memoryBytes,
+} from "../components/contract";

@@ -16,3 +16,8 @@ export {
     Environment, EgressPeer, Toleration, SecretKey, SECRET_DATA_KEYS, IN_CLUSTER_HOSTS, TESTNET_ENDPOINT, LIVE_ENDPOINT,
     runsSeveralReplicas, usesVolumePerReplica, cpuMillis, memoryBytes,
 } from "../components/contract";
+/** Pure builders: the object specs the component registers, for tests and for programs of your own. */
+export { naming, Naming } from "../components/tradingBot/naming";
+export { deploymentArgs, statefulSetArgs, podTemplate, WorkloadInputs } from "../components/tradingBot/workload";
+export { serviceArgs, networkPolicyArgs, egressRules } from "../components/tradingBot/network";
+export { hpaArgs, disruptionBudgetArgs } from "../components/tradingBot/scaling";

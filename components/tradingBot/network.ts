@@ -7,8 +7,11 @@ import { concat, mapInput } from "../inputs";
 import { meta, Naming } from "./naming";
 import { rolloutTimeouts } from "./workload";
 
-export function createService(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
-    return new k8s.core.v1.Service(`${n.name}-service`, {
+type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
+
+/** The bot's ClusterIP Service, scraped by Prometheus (pure). */
+export function serviceArgs(settings: BotSpec, n: Naming): { metadata: ObjectMeta; spec: k8s.types.input.core.v1.ServiceSpec } {
+    return {
         metadata: meta(n, n.name, {
             annotations: {
                 "prometheus.io/scrape": "true",
@@ -21,7 +24,11 @@ export function createService(settings: BotSpec, n: Naming, opts: pulumi.CustomR
             selector: n.selector,
             ports: [{ name: "http", port: settings.containerPort, targetPort: "http", protocol: "TCP" }],
         },
-    }, { ...opts, customTimeouts: rolloutTimeouts(settings) });
+    };
+}
+
+export function createService(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
+    return new k8s.core.v1.Service(`${n.name}-service`, serviceArgs(settings, n), { ...opts, customTimeouts: rolloutTimeouts(settings) });
 }
 
 /**
@@ -125,10 +132,13 @@ export function egressRules(settings: BotSpec): NetworkPolicyRule[] {
     return rules;
 }
 
-export function createNetworkPolicy(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): void {
-    if (!settings.networkPolicy.enabled) return;
+/**
+ * The bot's NetworkPolicy (pure): ingress to its port from its own namespace and
+ * allowedIngressNamespaces, egress only where egressRules says.
+ */
+export function networkPolicyArgs(settings: BotSpec, n: Naming): { metadata: ObjectMeta; spec: k8s.types.input.networking.v1.NetworkPolicySpec } {
     const namespaces = mapInput(n.namespace, (own) => [...new Set([own, ...settings.networkPolicy.allowedIngressNamespaces])]);
-    new k8s.networking.v1.NetworkPolicy(`${n.name}-networkpolicy`, {
+    return {
         metadata: meta(n, n.name),
         spec: {
             podSelector: { matchLabels: n.selector },
@@ -143,5 +153,10 @@ export function createNetworkPolicy(settings: BotSpec, n: Naming, opts: pulumi.C
             }],
             egress: egressRules(settings),
         },
-    }, opts);
+    };
+}
+
+export function createNetworkPolicy(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): void {
+    if (!settings.networkPolicy.enabled) return;
+    new k8s.networking.v1.NetworkPolicy(`${n.name}-networkpolicy`, networkPolicyArgs(settings, n), opts);
 }

@@ -5,16 +5,17 @@ import { BotSpec } from "./spec";
 import { meta, Naming } from "./naming";
 import { Workload } from "./workload";
 
-/** CPU- and memory-based HorizontalPodAutoscaler (autoscaling/v2), when autoscaling is on. */
-export function createAutoscaler(
-    settings: BotSpec, n: Naming, workload: Workload, opts: pulumi.CustomResourceOptions,
-): void {
-    if (!settings.autoscaling.enabled) return;
+type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
+
+/** The CPU- and memory-based HorizontalPodAutoscaler (autoscaling/v2) of the bot's workload (pure). */
+export function hpaArgs(
+    settings: BotSpec, n: Naming, workload: { kind: Workload["kind"]; name: pulumi.Input<string> },
+): { metadata: ObjectMeta; spec: k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerSpec } {
     const utilization = (name: string, averageUtilization: number) => ({
         type: "Resource",
         resource: { name, target: { type: "Utilization", averageUtilization } },
     });
-    new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${n.name}-hpa`, {
+    return {
         metadata: meta(n, n.name),
         spec: {
             scaleTargetRef: { apiVersion: "apps/v1", kind: workload.kind, name: workload.name },
@@ -25,14 +26,24 @@ export function createAutoscaler(
                 utilization("memory", settings.autoscaling.targetMemory),
             ],
         },
-    }, opts);
+    };
 }
 
-/** Lets drains evict one pod at a time, wherever the bot may run more than one. */
+/** The autoscaler, when autoscaling is on. */
+export function createAutoscaler(
+    settings: BotSpec, n: Naming, workload: Workload, opts: pulumi.CustomResourceOptions,
+): void {
+    if (!settings.autoscaling.enabled) return;
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${n.name}-hpa`, hpaArgs(settings, n, workload), opts);
+}
+
+/** Lets drains evict one pod at a time (pure). */
+export function disruptionBudgetArgs(n: Naming): { metadata: ObjectMeta; spec: k8s.types.input.policy.v1.PodDisruptionBudgetSpec } {
+    return { metadata: meta(n, n.name), spec: { maxUnavailable: 1, selector: { matchLabels: n.selector } } };
+}
+
+/** The disruption budget, wherever the bot may run more than one pod. */
 export function createDisruptionBudget(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): void {
     if (!runsSeveralReplicas(settings)) return;
-    new k8s.policy.v1.PodDisruptionBudget(`${n.name}-pdb`, {
-        metadata: meta(n, n.name),
-        spec: { maxUnavailable: 1, selector: { matchLabels: n.selector } },
-    }, opts);
+    new k8s.policy.v1.PodDisruptionBudget(`${n.name}-pdb`, disruptionBudgetArgs(n), opts);
 }

@@ -169,11 +169,12 @@ export interface Workload {
     name: pulumi.Output<string>;
 }
 
-export function createWorkload(
-    settings: BotSpec, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
-): Workload {
+type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
+
+/** The pod template of the bot's workload (pure: no resource is registered). */
+export function podTemplate(settings: BotSpec, n: Naming, inputs: WorkloadInputs): k8s.types.input.core.v1.PodTemplateSpec {
     const annotations = pulumi.output(inputs.checksums).apply((c) => ({ ...podAnnotations(settings), ...c }));
-    const template = {
+    return {
         metadata: { labels: n.labels, annotations },
         spec: {
             serviceAccountName: inputs.serviceAccountName,
@@ -194,63 +195,90 @@ export function createWorkload(
             ...spread(settings, n),
         },
     };
-    // When the HPA owns the replica count the workload must not set it, or every `pulumi up`
-    // would fight the autoscaler over spec.replicas (pulumi-kubernetes#2491).
-    const replicas = settings.autoscaling.enabled ? {} : { replicas: settings.replicas };
-    const options = { ...opts, customTimeouts: rolloutTimeouts(settings) };
+}
 
-    if (usesVolumePerReplica(settings)) {
-        // Zonal block storage (gp3, pd-ssd, Premium SSD) is ReadWriteOnce and lives in one zone:
-        // each replica gets its own claim, bound in the zone its pod is scheduled to.
-        const statefulSet = new k8s.apps.v1.StatefulSet(`${n.name}-statefulset`, {
-            metadata: meta(n, n.name),
-            spec: {
-                ...replicas,
-                serviceName: inputs.peersServiceName!,
-                // Replicas start and stop side by side: only the Lease holder trades, so there is
-                // no ordering to keep, and a lost node must not hold the others back.
-                podManagementPolicy: "Parallel",
-                // One pod at a time, each replaced only once the one before is ready again.
-                updateStrategy: { type: "RollingUpdate" },
-                revisionHistoryLimit: 5,
-                minReadySeconds: 5,
-                // Trading data outlives the StatefulSet and a scale-down: delete claims by hand.
-                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-                selector: { matchLabels: n.selector },
-                template,
-                volumeClaimTemplates: [{
-                    metadata: {
-                        name: "data",
-                        labels: { ...n.labels, ...dataVolumeMetadata(settings).labels },
-                        annotations: dataVolumeMetadata(settings).annotations,
-                    },
-                    spec: {
-                        accessModes: [settings.storage.accessMode],
-                        storageClassName: settings.storage.className,
-                        resources: { requests: { storage: settings.storage.size } },
-                    },
-                }],
-            },
-        }, options);
-        return { kind: "StatefulSet", name: statefulSet.metadata.name };
-    }
+/**
+ * When the HPA owns the replica count the workload must not set it, or every `pulumi up` would
+ * fight the autoscaler over spec.replicas (pulumi-kubernetes#2491).
+ */
+function fixedReplicas(settings: BotSpec): { replicas?: number } {
+    return settings.autoscaling.enabled ? {} : { replicas: settings.replicas };
+}
 
-    // A bot without leader election must never run twice, not even during a rollout: Recreate.
-    // With leader election a new pod may start before the old one stops; only the leader trades.
+/**
+ * The StatefulSet of a bot whose replicas each need a volume of their own (pure). Zonal block
+ * storage (gp3, pd-ssd, Premium SSD) is ReadWriteOnce and lives in one zone: each replica gets its
+ * own claim, bound in the zone its pod is scheduled to.
+ */
+export function statefulSetArgs(
+    settings: BotSpec, n: Naming, inputs: WorkloadInputs,
+): { metadata: ObjectMeta; spec: k8s.types.input.apps.v1.StatefulSetSpec } {
+    return {
+        metadata: meta(n, n.name),
+        spec: {
+            ...fixedReplicas(settings),
+            serviceName: inputs.peersServiceName!,
+            // Replicas start and stop side by side: only the Lease holder trades, so there is
+            // no ordering to keep, and a lost node must not hold the others back.
+            podManagementPolicy: "Parallel",
+            // One pod at a time, each replaced only once the one before is ready again.
+            updateStrategy: { type: "RollingUpdate" },
+            revisionHistoryLimit: 5,
+            minReadySeconds: 5,
+            // Trading data outlives the StatefulSet and a scale-down: delete claims by hand.
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            selector: { matchLabels: n.selector },
+            template: podTemplate(settings, n, inputs),
+            volumeClaimTemplates: [{
+                metadata: {
+                    name: "data",
+                    labels: { ...n.labels, ...dataVolumeMetadata(settings).labels },
+                    annotations: dataVolumeMetadata(settings).annotations,
+                },
+                spec: {
+                    accessModes: [settings.storage.accessMode],
+                    storageClassName: settings.storage.className,
+                    resources: { requests: { storage: settings.storage.size } },
+                },
+            }],
+        },
+    };
+}
+
+/**
+ * The Deployment of a bot (pure). A bot without leader election must never run twice, not even
+ * during a rollout: Recreate. With leader election a new pod may start before the old one stops;
+ * only the leader trades.
+ */
+export function deploymentArgs(
+    settings: BotSpec, n: Naming, inputs: WorkloadInputs,
+): { metadata: ObjectMeta; spec: k8s.types.input.apps.v1.DeploymentSpec } {
     const rollout = settings.leaderElection
         ? { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, annotations: {} }
         : RECREATE;
-    const deployment = new k8s.apps.v1.Deployment(`${n.name}-deployment`, {
+    return {
         metadata: meta(n, n.name, { annotations: rollout.annotations }),
         spec: {
-            ...replicas,
+            ...fixedReplicas(settings),
             revisionHistoryLimit: 5,
             progressDeadlineSeconds: settings.rolloutTimeoutSeconds,
             selector: { matchLabels: n.selector },
             strategy: rollout.strategy,
-            template,
+            template: podTemplate(settings, n, inputs),
         },
-    }, options);
+    };
+}
+
+/** Registers the bot's workload: a StatefulSet where each replica needs a volume of its own, else a Deployment. */
+export function createWorkload(
+    settings: BotSpec, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
+): Workload {
+    const options = { ...opts, customTimeouts: rolloutTimeouts(settings) };
+    if (usesVolumePerReplica(settings)) {
+        const statefulSet = new k8s.apps.v1.StatefulSet(`${n.name}-statefulset`, statefulSetArgs(settings, n, inputs), options);
+        return { kind: "StatefulSet", name: statefulSet.metadata.name };
+    }
+    const deployment = new k8s.apps.v1.Deployment(`${n.name}-deployment`, deploymentArgs(settings, n, inputs), options);
     return { kind: "Deployment", name: deployment.metadata.name };
 }
 

@@ -64,7 +64,19 @@ export interface BotScope {
 /** Like parseSettings, but records problems instead of throwing, so several bots report together. */
 export function collectSettings(stack: string, raw: RawConfig, problems: ConfigProblems, scope?: BotScope): Settings {
     const read = new Reader(stack, raw, problems, scope);
+    reportUnknownKeys(read, stack, raw);
+    const bot = readBot(read);
+    const settings: Settings = { ...bot, ...readStackConcerns(read, stack, raw, bot) };
+    // The bot's safety rules (BOT_RULES, enforced by the component too), phrased in config keys.
+    // A key with a problem of its own already has its fix; its value here is the fallback.
+    for (const v of violations(settings, keyName)) {
+        const key = configKey(v.argument);
+        if (!read.hasProblem(key)) read.problem(key, v.message, configFix(v, stack), v.value);
+    }
+    return settings;
+}
 
+function reportUnknownKeys(read: Reader, stack: string, raw: RawConfig): void {
     for (const key of Object.keys(raw)) {
         if (!(key in CONFIG_KEYS) && key !== "bots") {
             const suggestion = rules.closestKey(key, Object.keys(CONFIG_KEYS));
@@ -75,30 +87,31 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
                     : `pulumi config rm ${PROJECT}:${key} --stack ${stack} (see the configuration table in README.md)`);
         }
     }
+}
 
+/** The bot's spec, each key checked on its own (relations between keys are BOT_RULES'). */
+function readBot(read: Reader): KnownBotSpec {
     const environment = read.oneOf("environment", ["dev", "staging", "prod"]) as Environment;
-    const isProd = environment === "prod";
-    const name = read.string("name", rules.dns1035Label(40));
-    const namespace = read.string("namespace", rules.dns1123Label(63));
-
-    const image = {
-        repository: read.string("imageRepository", rules.imageRepository),
-        tag: read.string("imageTag", rules.imageTag),
-        digest: read.string("imageDigest", rules.imageDigest),
-        pullPolicy: read.oneOf("imagePullPolicy", ["Always", "IfNotPresent", "Never"]),
-        pullSecrets: read.stringArray("imagePullSecrets", rules.dns1123Subdomain),
+    return {
+        name: read.string("name", rules.dns1035Label(40)),
+        namespace: read.string("namespace", rules.dns1123Label(63)),
+        environment,
+        image: {
+            repository: read.string("imageRepository", rules.imageRepository),
+            tag: read.string("imageTag", rules.imageTag),
+            digest: read.string("imageDigest", rules.imageDigest),
+            pullPolicy: read.oneOf("imagePullPolicy", ["Always", "IfNotPresent", "Never"]),
+            pullSecrets: read.stringArray("imagePullSecrets", rules.dns1123Subdomain),
+        },
+        ...readPods(read),
+        ...readDatabases(read),
+        trading: readTrading(read, environment),
+        existingSecret: read.string("existingSecret", rules.optional(rules.dns1123Subdomain)),
     };
-    const imageRef = image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`;
+}
 
-    const replicas = read.integer("replicas", 1, 20);
-    const autoscaling = {
-        enabled: read.boolean("autoscalingEnabled"),
-        minReplicas: read.integer("autoscalingMinReplicas", 1, 50),
-        maxReplicas: read.integer("autoscalingMaxReplicas", 1, 50),
-        targetCPU: read.integer("targetCPUUtilizationPercentage", 1, 100),
-        targetMemory: read.integer("targetMemoryUtilizationPercentage", 1, 100),
-    };
-
+/** How many pods, their resources, lifecycle, placement, storage and network. */
+function readPods(read: Reader) {
     const resources = {
         cpuRequest: read.string("cpuRequest", rules.cpuQuantity),
         memoryRequest: read.string("memoryRequest", rules.memoryQuantity),
@@ -107,72 +120,98 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
     };
     resources.cpuLimit ||= resources.cpuRequest;
     resources.memoryLimit ||= resources.memoryRequest;
-
-    const terminationGracePeriodSeconds = read.integer("terminationGracePeriodSeconds", 10, 3600);
-    const preStopSleepSeconds = read.integer("preStopSleepSeconds", 0, 300);
-
-    const leaderElection = read.boolean("leaderElectionEnabled");
-
-    const storage = {
-        enabled: read.boolean("persistenceEnabled"),
-        size: read.string("storageSize", rules.storageQuantity),
-        className: read.string("storageClass", rules.dns1123Subdomain),
-        accessMode: read.oneOf("storageAccessMode", ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]),
-        backup: read.boolean("backupEnabled"),
+    return {
+        replicas: read.integer("replicas", 1, 20),
+        autoscaling: {
+            enabled: read.boolean("autoscalingEnabled"),
+            minReplicas: read.integer("autoscalingMinReplicas", 1, 50),
+            maxReplicas: read.integer("autoscalingMaxReplicas", 1, 50),
+            targetCPU: read.integer("targetCPUUtilizationPercentage", 1, 100),
+            targetMemory: read.integer("targetMemoryUtilizationPercentage", 1, 100),
+        },
+        resources,
+        containerPort: read.integer("containerPort", 1024, 65535),
+        logLevel: read.oneOf("logLevel", ["debug", "info", "warning", "error"]),
+        terminationGracePeriodSeconds: read.integer("terminationGracePeriodSeconds", 10, 3600),
+        preStopSleepSeconds: read.integer("preStopSleepSeconds", 0, 300),
+        rolloutTimeoutSeconds: read.integer("rolloutTimeoutSeconds", 60, 3600),
+        leaderElection: read.boolean("leaderElectionEnabled"),
+        highAvailability: read.boolean("highAvailability"),
+        placement: {
+            nodeSelector: Object.fromEntries(read.stringArray("nodeSelector", rules.nodeSelectorItem)
+                .map((item) => item.split("=") as [string, string])),
+            tolerations: read.stringArray("tolerations", rules.tolerationItem).map(rules.parseToleration),
+        },
+        storage: {
+            enabled: read.boolean("persistenceEnabled"),
+            size: read.string("storageSize", rules.storageQuantity),
+            className: read.string("storageClass", rules.dns1123Subdomain),
+            accessMode: read.oneOf("storageAccessMode", ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]),
+            backup: read.boolean("backupEnabled"),
+        },
+        ingress: {
+            enabled: read.boolean("ingressEnabled"),
+            host: read.string("ingressHost", rules.optional(rules.hostname)),
+            className: read.string("ingressClassName", rules.dns1123Subdomain),
+            clusterIssuer: read.string("certManagerClusterIssuer", rules.dns1123Subdomain),
+        },
+        networkPolicy: {
+            enabled: read.boolean("networkPolicyEnabled"),
+            allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces", rules.dns1123Label(63)),
+            exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs", rules.cidr),
+            databaseEgressTo: read.stringArray("databaseEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
+            redisEgressTo: read.stringArray("redisEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
+            apiServerEgressCidrs: read.stringArray("apiServerEgressCidrs", rules.cidr),
+        },
     };
+}
 
-    const ingress = {
-        enabled: read.boolean("ingressEnabled"),
-        host: read.string("ingressHost", rules.optional(rules.hostname)),
-        className: read.string("ingressClassName", rules.dns1123Subdomain),
-        clusterIssuer: read.string("certManagerClusterIssuer", rules.dns1123Subdomain),
-    };
-
+/** PostgreSQL and Redis: in the namespace (their Services' default names) or external. */
+function readDatabases(read: Reader) {
     const inClusterDatabases = read.boolean("inClusterDatabases");
-    const database = {
-        host: read.string("databaseHost", rules.optional(rules.hostname)) || (inClusterDatabases ? IN_CLUSTER_HOSTS.databaseHost : ""),
-        port: read.integer("databasePort", 1, 65535),
-        name: read.string("databaseName", rules.identifier),
-        user: read.string("databaseUser", rules.identifier),
-        sslMode: read.oneOf("databaseSslMode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+    const inCluster = (host: string) => (inClusterDatabases ? host : "");
+    return {
+        inClusterDatabases,
+        database: {
+            host: read.string("databaseHost", rules.optional(rules.hostname)) || inCluster(IN_CLUSTER_HOSTS.databaseHost),
+            port: read.integer("databasePort", 1, 65535),
+            name: read.string("databaseName", rules.identifier),
+            user: read.string("databaseUser", rules.identifier),
+            sslMode: read.oneOf("databaseSslMode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+        },
+        redis: {
+            host: read.string("redisHost", rules.optional(rules.hostname)) || inCluster(IN_CLUSTER_HOSTS.redisHost),
+            port: read.integer("redisPort", 1, 65535),
+            db: read.integer("redisDb", 0, 15),
+            tls: read.boolean("redisTls"),
+            tlsServerName: read.string("redisTlsServerName", rules.optional(rules.hostname)),
+            tlsCaCert: read.string("redisTlsCaCert", rules.optional(rules.pemCertificate)),
+        },
     };
-    const redis = {
-        host: read.string("redisHost", rules.optional(rules.hostname)) || (inClusterDatabases ? IN_CLUSTER_HOSTS.redisHost : ""),
-        port: read.integer("redisPort", 1, 65535),
-        db: read.integer("redisDb", 0, 15),
-        tls: read.boolean("redisTls"),
-        tlsServerName: read.string("redisTlsServerName", rules.optional(rules.hostname)),
-        tlsCaCert: read.string("redisTlsCaCert", rules.optional(rules.pemCertificate)),
-    };
-    const databaseImages = {
-        postgres: read.string("postgresImage", rules.imageReference),
-        redis: read.string("redisImage", rules.imageReference),
-    };
-    const containerPort = read.integer("containerPort", 1024, 65535);
+}
 
-    const trading = {
+function readTrading(read: Reader, environment: Environment): KnownBotSpec["trading"] {
+    return {
         enabled: read.boolean("tradingEnabled"),
         maxPositions: read.integer("maxPositions", 1, 100),
         riskPerTrade: read.decimal("riskPerTrade", { above: 0, atMost: 0.1 }, "0.02"),
         stopLossPercentage: read.decimal("stopLossPercentage", { above: 0, below: 1 }, "0.02"),
         takeProfitPercentage: read.decimal("takeProfitPercentage", { above: 0, below: 1 }, "0.04"),
-        exchangeEndpoint: read.string("exchangeEndpoint", rules.optional(rules.httpsUrl)),
+        exchangeEndpoint: read.string("exchangeEndpoint", rules.optional(rules.httpsUrl))
+            || (environment === "prod" ? LIVE_ENDPOINT : TESTNET_ENDPOINT),
     };
-    trading.exchangeEndpoint ||= isProd ? LIVE_ENDPOINT : TESTNET_ENDPOINT;
+}
 
-    const existingSecret = read.string("existingSecret", rules.optional(rules.dns1123Subdomain));
-    const secretsSet = Object.fromEntries(
-        SECRET_KEYS.map((k) => [k, (raw[k] ?? "") !== ""]),
-    ) as Record<SecretKey, boolean>;
+/** What is the stack's, not the bot's: the cluster, rendering, the databases' images, which secrets are set. */
+function readStackConcerns(read: Reader, stack: string, raw: RawConfig, bot: KnownBotSpec): Omit<Settings, keyof KnownBotSpec> {
     for (const key of SECRET_KEYS) {
         if (raw[key] === SECRET_IN_PLAINTEXT) {
             read.problem(key, "holds a secret but is stored in plain text in the stack file",
                 `pulumi config set --secret trading-bot:${key} <value>`, "[plain text, not shown]");
         }
     }
-
     const renderYamlToDirectory = read.string("renderYamlToDirectory", rules.any);
-    if (renderYamlToDirectory && !existingSecret) {
+    if (renderYamlToDirectory && !bot.existingSecret) {
         read.problem("existingSecret",
             "is required to render manifests: rendered files must not contain secret values, so the Secret has to come from Sealed Secrets, External Secrets, Vault or kubectl",
             `npm run render -- --stack ${stack} --existing-secret <name> <dir> (or pulumi config set trading-bot:existingSecret <name> --stack ${stack})`, '""');
@@ -182,61 +221,21 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         read.problem("kubeContext", "every stack names its target cluster explicitly; the ambient current context is never used",
             `pulumi config set trading-bot:kubeContext <context from 'kubectl config get-contexts'> --stack ${stack}`, "(not set)");
     }
-
-    const networkPolicy = {
-        enabled: read.boolean("networkPolicyEnabled"),
-        allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces", rules.dns1123Label(63)),
-        exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs", rules.cidr),
-        databaseEgressTo: read.stringArray("databaseEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
-        redisEgressTo: read.stringArray("redisEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
-        apiServerEgressCidrs: read.stringArray("apiServerEgressCidrs", rules.cidr),
-    };
-
-    const settings: Settings = {
+    const { image } = bot;
+    return {
         stack,
-        environment,
         kubeContext,
         kubeconfig: read.string("kubeconfig", rules.any),
         clusterIdentifier: read.string("clusterIdentifier", rules.optional(rules.dns1123Subdomain)) || stack,
         renderYamlToDirectory,
-        name,
-        namespace,
         createNamespace: read.boolean("createNamespace"),
-        image,
-        imageRef,
-        replicas,
-        autoscaling,
-        resources,
-        containerPort,
-        logLevel: read.oneOf("logLevel", ["debug", "info", "warning", "error"]),
-        terminationGracePeriodSeconds,
-        preStopSleepSeconds,
-        rolloutTimeoutSeconds: read.integer("rolloutTimeoutSeconds", 60, 3600),
-        leaderElection,
-        highAvailability: read.boolean("highAvailability"),
-        placement: {
-            nodeSelector: Object.fromEntries(read.stringArray("nodeSelector", rules.nodeSelectorItem)
-                .map((item) => item.split("=") as [string, string])),
-            tolerations: read.stringArray("tolerations", rules.tolerationItem).map(rules.parseToleration),
+        imageRef: image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`,
+        databaseImages: {
+            postgres: read.string("postgresImage", rules.imageReference),
+            redis: read.string("redisImage", rules.imageReference),
         },
-        networkPolicy,
-        storage,
-        ingress,
-        inClusterDatabases,
-        databaseImages,
-        database,
-        redis,
-        trading,
-        existingSecret,
-        secretsSet,
+        secretsSet: Object.fromEntries(SECRET_KEYS.map((k) => [k, (raw[k] ?? "") !== ""])) as Record<SecretKey, boolean>,
     };
-    // The bot's safety rules (BOT_RULES, enforced by the component too), phrased in config keys.
-    // A key with a problem of its own already has its fix; its value here is the fallback.
-    for (const v of violations(settings, keyName)) {
-        const key = configKey(v.argument);
-        if (!read.hasProblem(key)) read.problem(key, v.message, configFix(v, stack), v.value);
-    }
-    return settings;
 }
 
 /** Reads one key at a time, recording a problem (and returning the default) when a value is bad. */

@@ -30,7 +30,7 @@ function outputsTheRulesRead(spec: BotSpec): boolean {
 
 /**
  * The trading bot: RBAC, configuration, Secret, data volume(s), Deployment or StatefulSet, Service
- * and, as the settings ask, Ingress, autoscaler, disruption budget and network policy. Everything
+ * and, as its arguments ask, Ingress, autoscaler, disruption budget and network policy. Everything
  * it creates is its own: shared things (the namespace, the databases) belong to the stack.
  * The kubernetes provider flows down from the component's options.
  */
@@ -48,22 +48,22 @@ export class TradingBot extends pulumi.ComponentResource {
      * registered; values given as Outputs are checked once known, failing the deployment.
      */
     constructor(name: string, args: TradingBotArgs, opts?: pulumi.ComponentResourceOptions) {
-        const settings = resolveArgs(name, args);
-        const subject = { ...settings, secretsSet: secretsGiven(args.secrets) };
+        const spec = resolveArgs(name, args);
+        const subject = { ...spec, secretsSet: secretsGiven(args.secrets) };
         const broken = violations(subject);
         if (broken.length) throw new InvalidTradingBotArgsError(name, broken, subject);
         super(TRADING_BOT_TYPE, name, {}, opts);
-        const n = naming(settings);
+        const n = naming(spec);
         // No deleteBeforeReplace here: the provider already deletes first when an object that
         // must be replaced keeps its name, and nothing else should ever be deleted first. The
         // namespace's Output (when given one) makes every object wait for the namespace.
         const inNamespace: pulumi.CustomResourceOptions = { parent: this };
 
-        const serviceAccountName = createRbac(settings, n, inNamespace);
-        const configuration = createConfiguration(settings, n, args.secrets ?? {}, inNamespace);
-        const pvcName = createDataVolume(settings, n, inNamespace);
-        const peersServiceName = usesVolumePerReplica(settings) ? createPeersService(settings, n, inNamespace) : undefined;
-        const workload = createWorkload(settings, n, {
+        const serviceAccountName = createRbac(spec, n, inNamespace);
+        const configuration = createConfiguration(spec, n, args.secrets ?? {}, inNamespace);
+        const pvcName = createDataVolume(spec, n, inNamespace);
+        const peersServiceName = usesVolumePerReplica(spec) ? createPeersService(spec, n, inNamespace) : undefined;
+        const workload = createWorkload(spec, n, {
             serviceAccountName,
             configMapName: configuration.configMapName,
             tlsConfigMapName: configuration.tlsConfigMapName,
@@ -72,22 +72,22 @@ export class TradingBot extends pulumi.ComponentResource {
             pvcName,
             peersServiceName,
         }, inNamespace);
-        const service = createService(settings, n, inNamespace);
-        createIngress(settings, n, service, inNamespace);
-        createAutoscaler(settings, n, workload, inNamespace);
-        createDisruptionBudget(settings, n, inNamespace);
-        createNetworkPolicy(settings, n, inNamespace);
+        const service = createService(spec, n, inNamespace);
+        createIngress(spec, n, service, inNamespace);
+        createAutoscaler(spec, n, workload, inNamespace);
+        createDisruptionBudget(spec, n, inNamespace);
+        createNetworkPolicy(spec, n, inNamespace);
 
-        this.namespace = pulumi.output(settings.namespace);
+        this.namespace = pulumi.output(spec.namespace);
         this.serviceName = service.metadata.name;
-        this.servicePort = settings.containerPort;
+        this.servicePort = spec.containerPort;
         this.workloadName = workload.name;
         this.workloadKind = workload.kind;
         this.registerOutputs({
             namespace: this.namespace,
             serviceName: this.serviceName,
             workloadName: this.workloadName,
-            ...(outputsTheRulesRead(settings) ? { argumentsChecked: checkOnceKnown(name, subject) } : {}),
+            ...(outputsTheRulesRead(spec) ? { argumentsChecked: checkOnceKnown(name, subject) } : {}),
         });
     }
 }

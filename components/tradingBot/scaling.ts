@@ -9,7 +9,7 @@ type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
 
 /** The CPU- and memory-based HorizontalPodAutoscaler (autoscaling/v2) of the bot's workload (pure). */
 export function hpaArgs(
-    settings: BotSpec, n: Naming, workload: { kind: Workload["kind"]; name: pulumi.Input<string> },
+    spec: BotSpec, n: Naming, workload: { kind: Workload["kind"]; name: pulumi.Input<string> },
 ): { metadata: ObjectMeta; spec: k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerSpec } {
     const utilization = (name: string, averageUtilization: number) => ({
         type: "Resource",
@@ -19,11 +19,11 @@ export function hpaArgs(
         metadata: meta(n, n.name),
         spec: {
             scaleTargetRef: { apiVersion: "apps/v1", kind: workload.kind, name: workload.name },
-            minReplicas: settings.autoscaling.minReplicas,
-            maxReplicas: settings.autoscaling.maxReplicas,
+            minReplicas: spec.autoscaling.minReplicas,
+            maxReplicas: spec.autoscaling.maxReplicas,
             metrics: [
-                utilization("cpu", settings.autoscaling.targetCPU),
-                utilization("memory", settings.autoscaling.targetMemory),
+                utilization("cpu", spec.autoscaling.targetCPU),
+                utilization("memory", spec.autoscaling.targetMemory),
             ],
         },
     };
@@ -31,10 +31,10 @@ export function hpaArgs(
 
 /** The autoscaler, when autoscaling is on. */
 export function createAutoscaler(
-    settings: BotSpec, n: Naming, workload: Workload, opts: pulumi.CustomResourceOptions,
+    spec: BotSpec, n: Naming, workload: Workload, opts: pulumi.CustomResourceOptions,
 ): void {
-    if (!settings.autoscaling.enabled) return;
-    new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${n.name}-hpa`, hpaArgs(settings, n, workload), opts);
+    if (!spec.autoscaling.enabled) return;
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${n.name}-hpa`, hpaArgs(spec, n, workload), opts);
 }
 
 /** Lets drains evict one pod at a time (pure). */
@@ -43,7 +43,7 @@ export function disruptionBudgetArgs(n: Naming): { metadata: ObjectMeta; spec: k
 }
 
 /** The disruption budget, wherever the bot may run more than one pod. */
-export function createDisruptionBudget(settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): void {
-    if (!runsSeveralReplicas(settings)) return;
+export function createDisruptionBudget(spec: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): void {
+    if (!runsSeveralReplicas(spec)) return;
     new k8s.policy.v1.PodDisruptionBudget(`${n.name}-pdb`, disruptionBudgetArgs(n), opts);
 }

@@ -10,16 +10,16 @@ import { dataVolumeMetadata } from "./workload";
  * persistence off (an emptyDir then), or a volume per replica (the StatefulSet's claim template).
  */
 export function createDataVolume(
-    settings: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions,
+    spec: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions,
 ): pulumi.Output<string> | undefined {
-    if (!settings.storage.enabled || usesVolumePerReplica(settings)) return undefined;
+    if (!spec.storage.enabled || usesVolumePerReplica(spec)) return undefined;
     const pvc = new k8s.core.v1.PersistentVolumeClaim(`${n.name}-data`, {
-        metadata: meta(n, n.pvc, dataVolumeMetadata(settings)),
+        metadata: meta(n, n.pvc, dataVolumeMetadata(spec)),
         spec: {
-            accessModes: [settings.storage.accessMode],
-            storageClassName: settings.storage.className,
-            resources: { requests: { storage: settings.storage.size } },
+            accessModes: [spec.storage.accessMode],
+            storageClassName: spec.storage.className,
+            resources: { requests: { storage: spec.storage.size } },
         },
-    }, { ...opts, protect: settings.environment === "prod" });
+    }, { ...opts, protect: spec.environment === "prod" });
     return pvc.metadata.name;
 }

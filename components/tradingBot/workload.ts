@@ -57,10 +57,10 @@ export interface WorkloadInputs {
 }
 
 /** Which Secret keys the bot must find: the Binance keys only when it trades. */
-function secretEnv(settings: BotSpec, secretName: pulumi.Input<string>): k8s.types.input.core.v1.EnvVar[] {
+function secretEnv(spec: BotSpec, secretName: pulumi.Input<string>): k8s.types.input.core.v1.EnvVar[] {
     const required = {
-        BINANCE_API_KEY: [SECRET_DATA_KEYS.binanceApiKey, settings.trading.enabled],
-        BINANCE_API_SECRET: [SECRET_DATA_KEYS.binanceApiSecret, settings.trading.enabled],
+        BINANCE_API_KEY: [SECRET_DATA_KEYS.binanceApiKey, spec.trading.enabled],
+        BINANCE_API_SECRET: [SECRET_DATA_KEYS.binanceApiSecret, spec.trading.enabled],
         DATABASE_PASSWORD: [SECRET_DATA_KEYS.databasePassword, true],
         REDIS_PASSWORD: [SECRET_DATA_KEYS.redisPassword, true],
     } as const;
@@ -75,12 +75,12 @@ export function imageRef(image: BotSpec["image"]): pulumi.Input<string> {
     return image.digest ? concat(image.repository, "@", image.digest) : concat(image.repository, ":", image.tag);
 }
 
-export function botContainer(settings: BotSpec, n: Naming, inputs: WorkloadInputs): Container {
+export function botContainer(spec: BotSpec, n: Naming, inputs: WorkloadInputs): Container {
     return {
         name: "trading-bot",
-        image: imageRef(settings.image),
-        imagePullPolicy: settings.image.pullPolicy,
-        ports: [{ name: "http", containerPort: settings.containerPort, protocol: "TCP" }],
+        image: imageRef(spec.image),
+        imagePullPolicy: spec.image.pullPolicy,
+        ports: [{ name: "http", containerPort: spec.containerPort, protocol: "TCP" }],
         envFrom: [{ configMapRef: { name: inputs.configMapName } }],
         env: [
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
@@ -88,11 +88,11 @@ export function botContainer(settings: BotSpec, n: Naming, inputs: WorkloadInput
             // With the name, the replica's identity in the Lease: a StatefulSet's replacement pod
             // reuses the name and must not count as the holder it replaces.
             { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
-            ...secretEnv(settings, inputs.secretName),
+            ...secretEnv(spec, inputs.secretName),
         ],
         resources: {
-            requests: { cpu: settings.resources.cpuRequest, memory: settings.resources.memoryRequest, ...EPHEMERAL_STORAGE.requests },
-            limits: { cpu: settings.resources.cpuLimit, memory: settings.resources.memoryLimit, ...EPHEMERAL_STORAGE.limits },
+            requests: { cpu: spec.resources.cpuRequest, memory: spec.resources.memoryRequest, ...EPHEMERAL_STORAGE.requests },
+            limits: { cpu: spec.resources.cpuLimit, memory: spec.resources.memoryLimit, ...EPHEMERAL_STORAGE.limits },
         },
         // The startup probe gives a slow start (exchange sync) time before liveness counts.
         startupProbe: { httpGet: { port: "http", path: "/health" }, periodSeconds: 5, failureThreshold: 30, timeoutSeconds: 3 },
@@ -100,7 +100,7 @@ export function botContainer(settings: BotSpec, n: Naming, inputs: WorkloadInput
         readinessProbe: { httpGet: { port: "http", path: "/ready" }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
         // Leave the Service's endpoints before SIGTERM arrives; the rest of the grace period is
         // the bot's to cancel open orders and flush state.
-        lifecycle: { preStop: { sleep: { seconds: settings.preStopSleepSeconds } } },
+        lifecycle: { preStop: { sleep: { seconds: spec.preStopSleepSeconds } } },
         securityContext: containerSecurityContext,
         volumeMounts: [
             { name: "data", mountPath: "/app/data", subPath: "data" },
@@ -120,8 +120,8 @@ export const REDIS_CA_FILE = "redis-ca.crt";
  * one replica, not all, while a one-node cluster still schedules them); highAvailability (prod)
  * spreads them over zones and requires different nodes.
  */
-function spread(settings: BotSpec, n: Naming): Partial<PodSpec> {
-    if (!runsSeveralReplicas(settings)) return {};
+function spread(spec: BotSpec, n: Naming): Partial<PodSpec> {
+    if (!runsSeveralReplicas(spec)) return {};
     const preferOtherNodes = {
         affinity: {
             podAntiAffinity: {
@@ -132,7 +132,7 @@ function spread(settings: BotSpec, n: Naming): Partial<PodSpec> {
             },
         },
     };
-    if (!settings.highAvailability) return preferOtherNodes;
+    if (!spec.highAvailability) return preferOtherNodes;
     return {
         ...preferOtherNodes,
         topologySpreadConstraints: [
@@ -144,12 +144,12 @@ function spread(settings: BotSpec, n: Naming): Partial<PodSpec> {
     };
 }
 
-export function podAnnotations(settings: BotSpec): Record<string, string> {
+export function podAnnotations(spec: BotSpec): Record<string, string> {
     return {
         "prometheus.io/scrape": "true",
-        "prometheus.io/port": String(settings.containerPort),
+        "prometheus.io/port": String(spec.containerPort),
         "prometheus.io/path": "/metrics",
-        ...(settings.storage.backup ? { "backup.velero.io/backup-volumes": "data" } : {}),
+        ...(spec.storage.backup ? { "backup.velero.io/backup-volumes": "data" } : {}),
     };
 }
 
@@ -158,8 +158,8 @@ export function podAnnotations(settings: BotSpec): Record<string, string> {
  * the bot's ready endpoints (else a release that never becomes ready holds a first deploy for the
  * provider's default 10 minutes).
  */
-export function rolloutTimeouts(settings: BotSpec): pulumi.CustomTimeouts {
-    const timeout = `${settings.rolloutTimeoutSeconds}s`;
+export function rolloutTimeouts(spec: BotSpec): pulumi.CustomTimeouts {
+    const timeout = `${spec.rolloutTimeoutSeconds}s`;
     return { create: timeout, update: timeout };
 }
 
@@ -172,27 +172,27 @@ export interface Workload {
 type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
 
 /** The pod template of the bot's workload (pure: no resource is registered). */
-export function podTemplate(settings: BotSpec, n: Naming, inputs: WorkloadInputs): k8s.types.input.core.v1.PodTemplateSpec {
-    const annotations = pulumi.output(inputs.checksums).apply((c) => ({ ...podAnnotations(settings), ...c }));
+export function podTemplate(spec: BotSpec, n: Naming, inputs: WorkloadInputs): k8s.types.input.core.v1.PodTemplateSpec {
+    const annotations = pulumi.output(inputs.checksums).apply((c) => ({ ...podAnnotations(spec), ...c }));
     return {
         metadata: { labels: n.labels, annotations },
         spec: {
             serviceAccountName: inputs.serviceAccountName,
-            automountServiceAccountToken: settings.leaderElection,
+            automountServiceAccountToken: spec.leaderElection,
             enableServiceLinks: false,
-            terminationGracePeriodSeconds: settings.terminationGracePeriodSeconds,
+            terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
             securityContext: podSecurityContext,
-            imagePullSecrets: settings.image.pullSecrets.map((name) => ({ name })),
-            containers: [botContainer(settings, n, inputs)],
+            imagePullSecrets: spec.image.pullSecrets.map((name) => ({ name })),
+            containers: [botContainer(spec, n, inputs)],
             volumes: [
-                ...(usesVolumePerReplica(settings) ? [] : [inputs.pvcName
+                ...(usesVolumePerReplica(spec) ? [] : [inputs.pvcName
                     ? { name: "data", persistentVolumeClaim: { claimName: inputs.pvcName } }
-                    : { name: "data", emptyDir: { sizeLimit: settings.storage.size } }]),
+                    : { name: "data", emptyDir: { sizeLimit: spec.storage.size } }]),
                 { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
                 ...(inputs.tlsConfigMapName ? [{ name: "tls", configMap: { name: inputs.tlsConfigMapName } }] : []),
             ],
-            ...podPlacement(settings),
-            ...spread(settings, n),
+            ...podPlacement(spec),
+            ...spread(spec, n),
         },
     };
 }
@@ -201,8 +201,8 @@ export function podTemplate(settings: BotSpec, n: Naming, inputs: WorkloadInputs
  * When the HPA owns the replica count the workload must not set it, or every `pulumi up` would
  * fight the autoscaler over spec.replicas (pulumi-kubernetes#2491).
  */
-function fixedReplicas(settings: BotSpec): { replicas?: number } {
-    return settings.autoscaling.enabled ? {} : { replicas: settings.replicas };
+function fixedReplicas(spec: BotSpec): { replicas?: number } {
+    return spec.autoscaling.enabled ? {} : { replicas: spec.replicas };
 }
 
 /**
@@ -211,12 +211,12 @@ function fixedReplicas(settings: BotSpec): { replicas?: number } {
  * own claim, bound in the zone its pod is scheduled to.
  */
 export function statefulSetArgs(
-    settings: BotSpec, n: Naming, inputs: WorkloadInputs,
+    spec: BotSpec, n: Naming, inputs: WorkloadInputs,
 ): { metadata: ObjectMeta; spec: k8s.types.input.apps.v1.StatefulSetSpec } {
     return {
         metadata: meta(n, n.name),
         spec: {
-            ...fixedReplicas(settings),
+            ...fixedReplicas(spec),
             serviceName: inputs.peersServiceName!,
             // Replicas start and stop side by side: only the Lease holder trades, so there is
             // no ordering to keep, and a lost node must not hold the others back.
@@ -228,17 +228,17 @@ export function statefulSetArgs(
             // Trading data outlives the StatefulSet and a scale-down: delete claims by hand.
             persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
             selector: { matchLabels: n.selector },
-            template: podTemplate(settings, n, inputs),
+            template: podTemplate(spec, n, inputs),
             volumeClaimTemplates: [{
                 metadata: {
                     name: "data",
-                    labels: { ...n.labels, ...dataVolumeMetadata(settings).labels },
-                    annotations: dataVolumeMetadata(settings).annotations,
+                    labels: { ...n.labels, ...dataVolumeMetadata(spec).labels },
+                    annotations: dataVolumeMetadata(spec).annotations,
                 },
                 spec: {
-                    accessModes: [settings.storage.accessMode],
-                    storageClassName: settings.storage.className,
-                    resources: { requests: { storage: settings.storage.size } },
+                    accessModes: [spec.storage.accessMode],
+                    storageClassName: spec.storage.className,
+                    resources: { requests: { storage: spec.storage.size } },
                 },
             }],
         },
@@ -251,40 +251,40 @@ export function statefulSetArgs(
  * only the leader trades.
  */
 export function deploymentArgs(
-    settings: BotSpec, n: Naming, inputs: WorkloadInputs,
+    spec: BotSpec, n: Naming, inputs: WorkloadInputs,
 ): { metadata: ObjectMeta; spec: k8s.types.input.apps.v1.DeploymentSpec } {
-    const rollout = settings.leaderElection
+    const rollout = spec.leaderElection
         ? { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, annotations: {} }
         : RECREATE;
     return {
         metadata: meta(n, n.name, { annotations: rollout.annotations }),
         spec: {
-            ...fixedReplicas(settings),
+            ...fixedReplicas(spec),
             revisionHistoryLimit: 5,
-            progressDeadlineSeconds: settings.rolloutTimeoutSeconds,
+            progressDeadlineSeconds: spec.rolloutTimeoutSeconds,
             selector: { matchLabels: n.selector },
             strategy: rollout.strategy,
-            template: podTemplate(settings, n, inputs),
+            template: podTemplate(spec, n, inputs),
         },
     };
 }
 
 /** Registers the bot's workload: a StatefulSet where each replica needs a volume of its own, else a Deployment. */
 export function createWorkload(
-    settings: BotSpec, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
+    spec: BotSpec, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
 ): Workload {
-    const options = { ...opts, customTimeouts: rolloutTimeouts(settings) };
-    if (usesVolumePerReplica(settings)) {
-        const statefulSet = new k8s.apps.v1.StatefulSet(`${n.name}-statefulset`, statefulSetArgs(settings, n, inputs), options);
+    const options = { ...opts, customTimeouts: rolloutTimeouts(spec) };
+    if (usesVolumePerReplica(spec)) {
+        const statefulSet = new k8s.apps.v1.StatefulSet(`${n.name}-statefulset`, statefulSetArgs(spec, n, inputs), options);
         return { kind: "StatefulSet", name: statefulSet.metadata.name };
     }
-    const deployment = new k8s.apps.v1.Deployment(`${n.name}-deployment`, deploymentArgs(settings, n, inputs), options);
+    const deployment = new k8s.apps.v1.Deployment(`${n.name}-deployment`, deploymentArgs(spec, n, inputs), options);
     return { kind: "Deployment", name: deployment.metadata.name };
 }
 
 /** Backup labels and annotations of a data volume (Velero), when backups are on. */
-export function dataVolumeMetadata(settings: BotSpec): { labels?: Record<string, string>; annotations?: Record<string, string> } {
-    return settings.storage.backup
+export function dataVolumeMetadata(spec: BotSpec): { labels?: Record<string, string>; annotations?: Record<string, string> } {
+    return spec.storage.backup
         ? { labels: { "trading-bot.io/backup": "enabled" }, annotations: { "trading-bot.io/backup-schedule": "daily" } }
         : {};
 }

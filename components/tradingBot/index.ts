@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { usesVolumePerReplica } from "../contract";
-import { BotSpec, RuleSubject } from "./spec";
+import { BotSpec } from "./spec";
 import { resolveArgs, secretsGiven, TradingBotArgs } from "./args";
-import { InvalidTradingBotArgsError, violations } from "./rules";
+import { checkOnceKnown, InvalidTradingBotArgsError, violations } from "./rules";
 import { plain } from "../inputs";
 import { createConfiguration, SecretValues } from "./configuration";
 import { naming } from "./naming";
@@ -18,7 +18,7 @@ export {
     AutoscalingArgs, DatabaseArgs, DEFAULTS, ImageArgs, IngressArgs, NetworkPolicyArgs, RedisArgs, ResourceArgs, resolveArgs,
     SecretArgs, StorageArgs, TradingArgs, TradingBotArgs,
 } from "./args";
-export { ArgumentName, BOT_RULES, Change, InvalidTradingBotArgsError, Rule, Violation, violations } from "./rules";
+export { ArgumentName, BOT_RULES, Change, checkOnceKnown, InvalidTradingBotArgsError, Rule, Violation, violations } from "./rules";
 export { BotSpec, RuleSubject } from "./spec";
 
 /** The argument values the rules read that may be Outputs: checked once known, at deploy time. */
@@ -90,13 +90,4 @@ export class TradingBot extends pulumi.ComponentResource {
             ...(outputsTheRulesRead(spec) ? { argumentsChecked: checkOnceKnown(name, subject) } : {}),
         });
     }
-}
-
-/** The rules over the arguments' known values (Outputs resolved): fails the deployment when one breaks. */
-function checkOnceKnown(name: string, subject: RuleSubject): pulumi.Output<boolean> {
-    return pulumi.output(subject).apply((known) => {
-        const broken = violations(known as unknown as RuleSubject);
-        if (broken.length) throw new InvalidTradingBotArgsError(name, broken, known);
-        return true;
-    });
 }

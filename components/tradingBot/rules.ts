@@ -5,6 +5,7 @@
  * the stack's config layer (config/settings.ts), which phrases the same violations in config keys.
  */
 import { IN_CLUSTER_HOSTS, LIVE_ENDPOINT, cpuMillis, memoryBytes, round, runsSeveralReplicas, SecretKey } from "../contract";
+import * as pulumi from "@pulumi/pulumi";
 import { plain } from "../inputs";
 import { RuleSubject } from "./spec";
 
@@ -267,4 +268,16 @@ export class InvalidTradingBotArgsError extends Error {
         super(`TradingBot '${bot}' breaks ${violations.length} safety ${noun}; nothing was created:\n${lines.join("\n")}`);
         this.name = "InvalidTradingBotArgsError";
     }
+}
+
+/**
+ * The rules over the subject's values once known (its Outputs resolved), for the values the
+ * constructor could not check: the Output fails (and with it the deployment) when a rule breaks.
+ */
+export function checkOnceKnown(bot: string, subject: RuleSubject): pulumi.Output<boolean> {
+    return pulumi.output(subject).apply((known) => {
+        const broken = violations(known as unknown as RuleSubject);
+        if (broken.length) throw new InvalidTradingBotArgsError(bot, broken, known);
+        return true;
+    });
 }

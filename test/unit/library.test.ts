@@ -9,7 +9,10 @@ import * as path from "path";
 import { parseSettings, Settings } from "../../config";
 import { ARGUMENT_KEYS } from "../../config/arguments";
 import { CONFIG_KEYS } from "../../config/schema";
-import { BotSpec, BOT_RULES, InvalidTradingBotArgsError, resolveArgs, TradingBot, violations } from "../../components/tradingBot";
+import * as pulumi from "@pulumi/pulumi";
+import { BotSpec, BOT_RULES, checkOnceKnown, InvalidTradingBotArgsError, resolveArgs, TradingBot, violations } from "../../components/tradingBot";
+import { SECRET_DATA_KEYS } from "../../components/contract";
+import { SECRET_KEYS } from "../../config/schema";
 import { botArgs } from "../../program";
 import { PROJECT_DIR, projectDefaults, stackConfig, withTestSecrets } from "./harness";
 
@@ -86,7 +89,27 @@ describe("TradingBot library: safety rules", () => {
     });
 });
 
+describe("TradingBot library: values known at deploy time", () => {
+    it("an Output that breaks a rule fails once known, with the same error", async () => {
+        const subject = {
+            ...resolveArgs("bot", { namespace: "ns", database: { host: "db" }, redis: { host: "r" },
+                resources: { cpuRequest: "1", cpuLimit: pulumi.output("100m") } }),
+            secretsSet: { binanceApiKey: false, binanceApiSecret: false, databasePassword: true, redisPassword: true },
+        };
+        assert.deepStrictEqual(violations(subject), [], "not known yet: left to the deploy-time check");
+        // Output.promise() is the SDK's own way to wait for a value (not in its typings).
+        await assert.rejects((checkOnceKnown("bot", subject) as any).promise(), (e: Error) =>
+            e instanceof InvalidTradingBotArgsError && /resources.cpuLimit = "100m": must not be below resources.cpuRequest \(1\)/.test(e.message));
+        const fine = { ...subject, resources: { ...subject.resources, cpuLimit: pulumi.output("2") } };
+        assert.strictEqual(await (checkOnceKnown("bot", fine) as any).promise(), true);
+    });
+});
+
 describe("TradingBot library: package layout", () => {
+    it("the config's secret keys are exactly the bot's secret values", () => {
+        assert.deepStrictEqual([...SECRET_KEYS].sort(), Object.keys(SECRET_DATA_KEYS).sort());
+    });
+
     it("the components never import the stack's config layer (config/ imports theirs)", () => {
         const files: string[] = [];
         const walk = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).forEach((e) =>

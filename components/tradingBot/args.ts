@@ -177,8 +177,17 @@ export interface TradingBotArgs {
     existingSecret?: string;
 }
 
-/** Every default of TradingBotArgs, in one place (Pulumi.yaml's defaults are the same, checked by a unit test). */
-export const DEFAULTS = {
+/** Freezes the value and everything in it: the defaults are shared by every bot, so no one may change them. */
+function deepFreeze<T extends object>(value: T): T {
+    for (const v of Object.values(value)) if (typeof v === "object" && v !== null) deepFreeze(v);
+    return Object.freeze(value);
+}
+
+/**
+ * Every default of TradingBotArgs, in one place (Pulumi.yaml's defaults are the same, checked by
+ * a unit test). Frozen.
+ */
+export const DEFAULTS = deepFreeze({
     environment: "dev" as Environment,
     image: { repository: "ghcr.io/example/trading-bot", tag: "1.0.0", digest: "", pullPolicy: "IfNotPresent", pullSecrets: [] as string[] },
     replicas: 1,
@@ -207,7 +216,7 @@ export const DEFAULTS = {
     redis: { port: 6379, db: 0, tls: false, tlsServerName: "", tlsCaCert: "" },
     trading: { enabled: false, maxPositions: 3, riskPerTrade: 0.02, stopLossPercentage: 0.02, takeProfitPercentage: 0.04 },
     existingSecret: "",
-};
+});
 
 /** The object without its undefined properties, so that spreading it keeps the defaults. */
 function given<T extends object>(value: T | undefined): Partial<T> {

@@ -21,11 +21,15 @@ export {
 export { ArgumentName, BOT_RULES, Change, checkOnceKnown, InvalidTradingBotArgsError, Rule, Violation, violations } from "./rules";
 export { BotSpec, RuleSubject } from "./spec";
 
-/** The argument values the rules read that may be Outputs: checked once known, at deploy time. */
+/**
+ * Whether a value the rules may read is not known yet (an Output or a Promise somewhere in it):
+ * the rules then run again once it is, at deploy time. No rule reads the namespace.
+ */
 function outputsTheRulesRead(spec: BotSpec): boolean {
-    return [spec.image.tag, spec.resources.cpuRequest, spec.resources.cpuLimit, spec.resources.memoryRequest,
-        spec.resources.memoryLimit, spec.database.host, spec.redis.host, spec.trading.exchangeEndpoint]
-        .some((value) => plain(value) === undefined);
+    const unknown = (value: unknown): boolean => plain(value) === undefined
+        || (typeof value === "object" && value !== null && Object.values(value).some(unknown));
+    const { namespace, ...read } = spec;
+    return unknown(read);
 }
 
 /**

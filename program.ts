@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { loadStack, Settings } from "./config";
 import { SharedResources } from "./components/shared";
-import { SecretValues, TradingBot } from "./components/tradingBot";
+import { SecretArgs, TradingBot, TradingBotArgs } from "./components/tradingBot";
 import { skipPromiseDebugTraces } from "./runtime/sdk";
 
 /** How to reach one bot: everything Helm's NOTES.txt used to print. */
@@ -65,11 +65,11 @@ export function defineStack(): StackOutputs {
     // The in-cluster databases' generated passwords reach each bot through its Secret unless the
     // bot sets its own.
     const passwords = shared.databasePasswords;
-    const bots = stack.bots.map((settings, i) => new TradingBot(settings.name, {
+    const bots = stack.bots.map((settings, i) => new TradingBot(settings.name, botArgs(
         settings,
-        secrets: { ...(passwords ?? {}), ...stack.secrets[i] } as SecretValues,
-        namespace: shared.namespaceResource,
-    }, { provider }));
+        { ...(passwords ?? {}), ...stack.secrets[i] },
+        shared.namespaceResource?.metadata.name ?? settings.namespace,
+    ), { provider }));
 
     const outputs = stack.bots.map((settings, i) => botOutputs(settings, bots[i]));
     return {
@@ -78,6 +78,44 @@ export function defineStack(): StackOutputs {
         bots: Object.fromEntries(stack.bots.map((settings, i) => [settings.name, outputs[i]])),
     };
 }
+
+/**
+ * The stack's adapter: one bot's validated settings as the component's arguments. Every value is
+ * given (the stack's config has its own defaults, in Pulumi.yaml); the stack's own concerns
+ * (kubeContext, renderYamlToDirectory, the in-cluster databases' images...) stay here.
+ */
+export function botArgs(settings: Settings, secrets: SecretArgs, namespace: pulumi.Input<string>): TradingBotArgs {
+    const s = settings;
+    return {
+        namespace,
+        environment: s.environment,
+        image: { ...s.image, pullPolicy: s.image.pullPolicy as ImagePullPolicy },
+        replicas: s.replicas,
+        autoscaling: s.autoscaling,
+        resources: s.resources,
+        containerPort: s.containerPort,
+        logLevel: s.logLevel as TradingBotArgs["logLevel"],
+        terminationGracePeriodSeconds: s.terminationGracePeriodSeconds,
+        preStopSleepSeconds: s.preStopSleepSeconds,
+        rolloutTimeoutSeconds: s.rolloutTimeoutSeconds,
+        leaderElection: s.leaderElection,
+        highAvailability: s.highAvailability,
+        placement: s.placement,
+        networkPolicy: s.networkPolicy,
+        storage: { ...s.storage, accessMode: s.storage.accessMode as AccessMode },
+        ingress: s.ingress,
+        inClusterDatabases: s.inClusterDatabases,
+        database: { ...s.database, sslMode: s.database.sslMode as SslMode },
+        redis: s.redis,
+        trading: s.trading,
+        secrets,
+        existingSecret: s.existingSecret,
+    };
+}
+
+type ImagePullPolicy = NonNullable<NonNullable<TradingBotArgs["image"]>["pullPolicy"]>;
+type AccessMode = NonNullable<NonNullable<TradingBotArgs["storage"]>["accessMode"]>;
+type SslMode = NonNullable<NonNullable<TradingBotArgs["database"]>["sslMode"]>;
 
 function botOutputs(settings: Settings, bot: TradingBot): BotOutputs {
     const kubectl = `kubectl --context ${settings.kubeContext}`;

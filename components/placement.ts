@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
-import { Settings } from "../config";
+import { Toleration } from "../contract";
 
 /** Where a stack's pods may run (nodeSelector, tolerations), for every pod of the stack alike. */
-export function podPlacement(settings: Pick<Settings, "placement">): Partial<k8s.types.input.core.v1.PodSpec> {
+export function podPlacement(settings: { placement: { nodeSelector: Record<string, string>; tolerations: Toleration[] } }): Partial<k8s.types.input.core.v1.PodSpec> {
     const { nodeSelector, tolerations } = settings.placement;
     return {
         ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),

@@ -1,9 +1,12 @@
+import { cpuMillis, memoryBytes, round } from "../contract";
+
+// Quantity parsing is the components' (their rules compare limits with requests too).
+export { cpuMillis, memoryBytes, round };
+
 /**
  * Value checks for single settings. Each returns undefined when the value is valid, or what is
  * wrong with it and an example of a valid value (used in the suggested fix).
  */
-import { quantity } from "../contract";
-
 export type Check = (value: string) => { message: string; example: string } | undefined;
 
 export const any: Check = () => undefined;
@@ -79,20 +82,6 @@ export const cidr: Check = (value) => {
     return ok ? undefined : { message: "must be an IPv4 CIDR such as 203.0.113.0/24", example: "0.0.0.0/0" };
 };
 
-/** The forms config accepts (stricter than Kubernetes: no exponents, no milli-bytes); values parse with the contract's `quantity`. */
-const CPU = /^\d+(\.\d+)?m?$/;
-const MEMORY = /^\d+(\.\d+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$/;
-
-/** CPU quantity in millicores, or undefined when malformed. */
-export function cpuMillis(value: string): number | undefined {
-    return CPU.test(value) ? Math.round(quantity(value)! * 1000 * 1e6) / 1e6 : undefined;
-}
-
-/** Memory quantity in bytes, or undefined when malformed. */
-export function memoryBytes(value: string): number | undefined {
-    return MEMORY.test(value) ? quantity(value) : undefined;
-}
-
 export const cpuQuantity: Check = (value) => {
     const millis = cpuMillis(value);
     return millis !== undefined && millis >= 1 && millis <= 64000
@@ -113,10 +102,6 @@ export const storageQuantity: Check = (value) => {
         ? undefined
         : { message: "must be a storage quantity between 1Mi and 16Ti, e.g. 5Gi", example: "5Gi" };
 };
-
-export function round(n: number): number {
-    return Math.round(n * 1e6) / 1e6;
-}
 
 /** The known key nearest to a mistyped one (edit distance at most 3), for "did you mean". */
 export function closestKey(key: string, known: string[]): string | undefined {

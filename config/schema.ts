@@ -1,3 +1,5 @@
+import { SECRET_DATA_KEYS, SecretKey } from "../contract";
+
 /**
  * Every configuration key of the `trading-bot` namespace: its type, default and meaning.
  *
@@ -340,14 +342,10 @@ export const CONFIG_KEYS = {
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
+/** The secret keys: exactly the bot's secret values (SECRET_DATA_KEYS), which a unit test checks. */
 export const SECRET_KEYS = (Object.keys(CONFIG_KEYS) as ConfigKey[]).filter(
     (k) => (CONFIG_KEYS[k] as KeySpec).secret === true,
-);
+) as SecretKey[];
 
-/** The keys of the Secret the bot reads, whether the stack creates it or names an existing one. */
-export const SECRET_DATA_KEYS = {
-    binanceApiKey: "binance-api-key",
-    binanceApiSecret: "binance-api-secret",
-    databasePassword: "database-password",
-    redisPassword: "redis-password",
-} as const;
+/** The keys of the Secret the bot reads (the component's), whether the stack creates it or names an existing one. */
+export { SECRET_DATA_KEYS };

@@ -1,85 +1,36 @@
-import { Environment, ENVIRONMENTS, EXCHANGE, tradingRefusal } from "../contract";
 import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT, SECRET_KEYS } from "./schema";
 import { ConfigProblems, InvalidConfigError } from "./problems";
 import * as rules from "./rules";
+import { configFix, configKey, keyName } from "./arguments";
+import { violations } from "../components/tradingBot/rules";
+import {
+    EgressPeer, EXCHANGE, Environment, IN_CLUSTER_HOSTS, runsSeveralReplicas, SecretKey, Toleration,
+    usesVolumePerReplica,
+} from "../contract";
+import { KnownBotSpec } from "../components/tradingBot/spec";
 
-export type { Environment };
-export type SecretKey = (typeof SECRET_KEYS)[number];
+export { Environment, SecretKey, EgressPeer, Toleration, IN_CLUSTER_HOSTS, runsSeveralReplicas, usesVolumePerReplica };
 
-/** The validated, typed settings of one stack. Secret values are not here, only whether they are set. */
-export interface Settings {
+/**
+ * The validated, typed settings of one stack: one bot's spec (what the TradingBot component is
+ * made of, every value known) and the stack's own concerns. Secret values are not here, only
+ * whether they are set.
+ */
+export interface Settings extends KnownBotSpec {
     stack: string;
-    environment: Environment;
     kubeContext: string;
     kubeconfig: string;
     /** Pins the Kubernetes provider's identity: only a change of it replaces the provider. */
     clusterIdentifier: string;
     /** When set, the manifests are written here as YAML instead of being applied. */
     renderYamlToDirectory: string;
-    name: string;
-    namespace: string;
     createNamespace: boolean;
-    image: { repository: string; tag: string; digest: string; pullPolicy: string; pullSecrets: string[] };
     /** The image reference the pods run: repository@digest when pinned by digest, else repository:tag. */
     imageRef: string;
-    replicas: number;
-    autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; targetCPU: number; targetMemory: number };
-    resources: { cpuRequest: string; memoryRequest: string; cpuLimit: string; memoryLimit: string };
-    containerPort: number;
-    logLevel: string;
-    terminationGracePeriodSeconds: number;
-    preStopSleepSeconds: number;
-    rolloutTimeoutSeconds: number;
-    leaderElection: boolean;
-    highAvailability: boolean;
-    /** Where every pod of the stack may run. */
-    placement: { nodeSelector: Record<string, string>; tolerations: Toleration[] };
-    networkPolicy: {
-        enabled: boolean;
-        allowedIngressNamespaces: string[];
-        exchangeEgressCidrs: string[];
-        databaseEgressTo: EgressPeer[];
-        redisEgressTo: EgressPeer[];
-        apiServerEgressCidrs: string[];
-    };
-    storage: { enabled: boolean; size: string; className: string; accessMode: string; backup: boolean };
-    ingress: { enabled: boolean; host: string; className: string; clusterIssuer: string };
-    inClusterDatabases: boolean;
     /** Images of the in-cluster PostgreSQL and Redis. */
     databaseImages: { postgres: string; redis: string };
-    database: { host: string; port: number; name: string; user: string; sslMode: string };
-    redis: { host: string; port: number; db: number; tls: boolean; tlsServerName: string; tlsCaCert: string };
-    trading: {
-        enabled: boolean;
-        maxPositions: number;
-        riskPerTrade: number;
-        stopLossPercentage: number;
-        takeProfitPercentage: number;
-        exchangeEndpoint: string;
-    };
-    existingSecret: string;
     /** Which secret config keys the stack sets (their values are read later, as secret outputs). */
     secretsSet: Record<SecretKey, boolean>;
-}
-
-/** A taint the pods tolerate, as `kubectl taint` writes it: key[=value]:Effect. */
-export interface Toleration { key: string; value?: string; effect: string }
-
-/** A network destination the user declares: an IPv4 CIDR or a namespace. */
-export type EgressPeer = { cidr: string } | { namespace: string };
-
-/**
- * Whether each replica gets a data volume of its own (a StatefulSet with volumeClaimTemplates):
- * several replicas on single-node (ReadWriteOnce) storage, as zonal cloud block storage is.
- * One replica, no persistence, or a ReadWriteMany class keep a Deployment (and one shared claim).
- */
-export function usesVolumePerReplica(s: Pick<Settings, "autoscaling" | "replicas" | "storage">): boolean {
-    return s.storage.enabled && runsSeveralReplicas(s) && s.storage.accessMode !== "ReadWriteMany";
-}
-
-/** Whether the bot may run more than one pod at a time (fixed replicas or what the HPA may choose). */
-export function runsSeveralReplicas(s: Pick<Settings, "autoscaling" | "replicas">): boolean {
-    return s.autoscaling.enabled ? s.autoscaling.maxReplicas > 1 : s.replicas > 1;
 }
 
 /** How a set secret value reaches validation: never the value, only whether it is set and encrypted. */
@@ -88,9 +39,6 @@ export const SECRET_IN_PLAINTEXT = "[plaintext secret]";
 
 /** Raw config of the trading-bot namespace: bare key -> the string Pulumi stores. */
 export type RawConfig = Record<string, string | undefined>;
-
-/** The in-cluster databases' Service names when the stack does not name them. */
-export const IN_CLUSTER_HOSTS = { databaseHost: "postgres", redisHost: "redis" } as const;
 
 
 /**
@@ -107,7 +55,7 @@ export function parseSettings(stack: string, raw: RawConfig, scope?: BotScope): 
 }
 
 /** Where a bot of a multi-bot stack sets its own values: `bots[index].<key>`. */
-interface BotScope {
+export interface BotScope {
     index: number;
     /** The keys the bot item sets itself; all others come from the stack's top-level keys. */
     overridden: Set<string>;
@@ -116,7 +64,19 @@ interface BotScope {
 /** Like parseSettings, but records problems instead of throwing, so several bots report together. */
 export function collectSettings(stack: string, raw: RawConfig, problems: ConfigProblems, scope?: BotScope): Settings {
     const read = new Reader(stack, raw, problems, scope);
+    reportUnknownKeys(read, stack, raw);
+    const bot = readBot(read);
+    const settings: Settings = { ...bot, ...readStackConcerns(read, stack, raw, bot) };
+    // The bot's safety rules (BOT_RULES, enforced by the component too), phrased in config keys.
+    // A key with a problem of its own already has its fix; its value here is the fallback.
+    for (const v of violations(settings, keyName)) {
+        const key = configKey(v.argument);
+        if (!read.hasProblem(key)) read.problem(key, v.message, configFix(v, stack), v.value);
+    }
+    return settings;
+}
 
+function reportUnknownKeys(read: Reader, stack: string, raw: RawConfig): void {
     for (const key of Object.keys(raw)) {
         if (!(key in CONFIG_KEYS) && key !== "bots") {
             const suggestion = rules.closestKey(key, Object.keys(CONFIG_KEYS));
@@ -127,47 +87,31 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
                     : `pulumi config rm ${PROJECT}:${key} --stack ${stack} (see the configuration table in README.md)`);
         }
     }
+}
 
-    const environment = read.oneOf("environment", [...ENVIRONMENTS]) as Environment;
-    const isProd = environment === "prod";
-    const name = read.string("name", rules.dns1035Label(40));
-    const namespace = read.string("namespace", rules.dns1123Label(63));
-
-    const image = {
-        repository: read.string("imageRepository", rules.imageRepository),
-        tag: read.string("imageTag", rules.imageTag),
-        digest: read.string("imageDigest", rules.imageDigest),
-        pullPolicy: read.oneOf("imagePullPolicy", ["Always", "IfNotPresent", "Never"]),
-        pullSecrets: read.stringArray("imagePullSecrets", rules.dns1123Subdomain),
+/** The bot's spec, each key checked on its own (relations between keys are BOT_RULES'). */
+function readBot(read: Reader): KnownBotSpec {
+    const environment = read.oneOf("environment", ["dev", "staging", "prod"]) as Environment;
+    return {
+        name: read.string("name", rules.dns1035Label(40)),
+        namespace: read.string("namespace", rules.dns1123Label(63)),
+        environment,
+        image: {
+            repository: read.string("imageRepository", rules.imageRepository),
+            tag: read.string("imageTag", rules.imageTag),
+            digest: read.string("imageDigest", rules.imageDigest),
+            pullPolicy: read.oneOf("imagePullPolicy", ["Always", "IfNotPresent", "Never"]),
+            pullSecrets: read.stringArray("imagePullSecrets", rules.dns1123Subdomain),
+        },
+        ...readPods(read),
+        ...readDatabases(read),
+        trading: readTrading(read, environment),
+        existingSecret: read.string("existingSecret", rules.optional(rules.dns1123Subdomain)),
     };
-    if (!isProd && !image.digest && image.tag === "") {
-        read.problem("imageTag", "an image needs a tag or a digest", "pulumi config set trading-bot:imageTag 1.0.0");
-    }
-    if (isProd && !image.digest && (image.tag === "latest" || image.tag === "")) {
-        read.problem(
-            "imageTag",
-            "prod refuses `latest` and untagged images: a moving tag would deploy untested code that trades real money",
-            `pulumi config set trading-bot:imageTag <version, e.g. 1.4.2> --stack ${stack} (or set imageDigest)`,
-        );
-    }
-    const imageRef = image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`;
+}
 
-    const replicas = read.integer("replicas", 1, 20);
-    const autoscaling = {
-        enabled: read.boolean("autoscalingEnabled"),
-        minReplicas: read.integer("autoscalingMinReplicas", 1, 50),
-        maxReplicas: read.integer("autoscalingMaxReplicas", 1, 50),
-        targetCPU: read.integer("targetCPUUtilizationPercentage", 1, 100),
-        targetMemory: read.integer("targetMemoryUtilizationPercentage", 1, 100),
-    };
-    if (autoscaling.enabled && autoscaling.maxReplicas < autoscaling.minReplicas) {
-        read.problem(
-            "autoscalingMaxReplicas",
-            `must be at least autoscalingMinReplicas (${autoscaling.minReplicas})`,
-            `pulumi config set trading-bot:autoscalingMaxReplicas ${autoscaling.minReplicas} --stack ${stack}`,
-        );
-    }
-
+/** How many pods, their resources, lifecycle, placement, storage and network. */
+function readPods(read: Reader) {
     const resources = {
         cpuRequest: read.string("cpuRequest", rules.cpuQuantity),
         memoryRequest: read.string("memoryRequest", rules.memoryQuantity),
@@ -176,149 +120,98 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
     };
     resources.cpuLimit ||= resources.cpuRequest;
     resources.memoryLimit ||= resources.memoryRequest;
-    for (const [limitKey, requestKey, parse] of [
-        ["cpuLimit", "cpuRequest", rules.cpuMillis],
-        ["memoryLimit", "memoryRequest", rules.memoryBytes],
-    ] as const) {
-        const limit = parse(resources[limitKey]);
-        const request = parse(resources[requestKey]);
-        if (limit !== undefined && request !== undefined && limit < request) {
-            read.problem(limitKey, `must not be below ${requestKey} (${resources[requestKey]})`,
-                `pulumi config set trading-bot:${limitKey} ${resources[requestKey]} --stack ${stack}`);
-        }
-    }
-
-    const terminationGracePeriodSeconds = read.integer("terminationGracePeriodSeconds", 10, 3600);
-    const preStopSleepSeconds = read.integer("preStopSleepSeconds", 0, 300);
-    if (preStopSleepSeconds >= terminationGracePeriodSeconds) {
-        read.problem("preStopSleepSeconds",
-            `must be less than terminationGracePeriodSeconds (${terminationGracePeriodSeconds}), or the bot never gets time to shut down cleanly`,
-            `pulumi config set trading-bot:preStopSleepSeconds ${Math.min(10, terminationGracePeriodSeconds - 5)} --stack ${stack}`);
-    }
-
-    const leaderElection = read.boolean("leaderElectionEnabled");
-    const several = runsSeveralReplicas({ autoscaling, replicas });
-    if (several && !leaderElection) {
-        const what = autoscaling.enabled ? "autoscalingEnabled" : "replicas";
-        read.problem(what,
-            "several replicas of an order-placing bot would place duplicate orders; more than one replica or autoscaling needs leader election so only one replica trades",
-            `pulumi config set trading-bot:leaderElectionEnabled true --stack ${stack} (or set replicas to 1 and autoscalingEnabled to false)`);
-    }
-
-    const storage = {
-        enabled: read.boolean("persistenceEnabled"),
-        size: read.string("storageSize", rules.storageQuantity),
-        className: read.string("storageClass", rules.dns1123Subdomain),
-        accessMode: read.oneOf("storageAccessMode", ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]),
-        backup: read.boolean("backupEnabled"),
+    return {
+        replicas: read.integer("replicas", 1, 20),
+        autoscaling: {
+            enabled: read.boolean("autoscalingEnabled"),
+            minReplicas: read.integer("autoscalingMinReplicas", 1, 50),
+            maxReplicas: read.integer("autoscalingMaxReplicas", 1, 50),
+            targetCPU: read.integer("targetCPUUtilizationPercentage", 1, 100),
+            targetMemory: read.integer("targetMemoryUtilizationPercentage", 1, 100),
+        },
+        resources,
+        containerPort: read.integer("containerPort", 1024, 65535),
+        logLevel: read.oneOf("logLevel", ["debug", "info", "warning", "error"]),
+        terminationGracePeriodSeconds: read.integer("terminationGracePeriodSeconds", 10, 3600),
+        preStopSleepSeconds: read.integer("preStopSleepSeconds", 0, 300),
+        rolloutTimeoutSeconds: read.integer("rolloutTimeoutSeconds", 60, 3600),
+        leaderElection: read.boolean("leaderElectionEnabled"),
+        highAvailability: read.boolean("highAvailability"),
+        placement: {
+            nodeSelector: Object.fromEntries(read.stringArray("nodeSelector", rules.nodeSelectorItem)
+                .map((item) => item.split("=") as [string, string])),
+            tolerations: read.stringArray("tolerations", rules.tolerationItem).map(rules.parseToleration),
+        },
+        storage: {
+            enabled: read.boolean("persistenceEnabled"),
+            size: read.string("storageSize", rules.storageQuantity),
+            className: read.string("storageClass", rules.dns1123Subdomain),
+            accessMode: read.oneOf("storageAccessMode", ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]),
+            backup: read.boolean("backupEnabled"),
+        },
+        ingress: {
+            enabled: read.boolean("ingressEnabled"),
+            host: read.string("ingressHost", rules.optional(rules.hostname)),
+            className: read.string("ingressClassName", rules.dns1123Subdomain),
+            clusterIssuer: read.string("certManagerClusterIssuer", rules.dns1123Subdomain),
+        },
+        networkPolicy: {
+            enabled: read.boolean("networkPolicyEnabled"),
+            allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces", rules.dns1123Label(63)),
+            exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs", rules.cidr),
+            databaseEgressTo: read.stringArray("databaseEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
+            redisEgressTo: read.stringArray("redisEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
+            apiServerEgressCidrs: read.stringArray("apiServerEgressCidrs", rules.cidr),
+        },
     };
+}
 
-    const ingress = {
-        enabled: read.boolean("ingressEnabled"),
-        host: read.string("ingressHost", rules.optional(rules.hostname)),
-        className: read.string("ingressClassName", rules.dns1123Subdomain),
-        clusterIssuer: read.string("certManagerClusterIssuer", rules.dns1123Subdomain),
-    };
-    if (ingress.enabled && !ingress.host) {
-        read.problem("ingressHost", "is required when ingressEnabled is true",
-            `pulumi config set trading-bot:ingressHost bot.example.com --stack ${stack}`);
-    }
-
+/** PostgreSQL and Redis: in the namespace (their Services' default names) or external. */
+function readDatabases(read: Reader) {
     const inClusterDatabases = read.boolean("inClusterDatabases");
-    if (isProd && inClusterDatabases) {
-        read.problem("inClusterDatabases",
-            "prod uses external, backed-up PostgreSQL and Redis; the in-cluster ones are for dev and staging",
-            `pulumi config set trading-bot:inClusterDatabases false --stack ${stack}`);
-    }
-    const database = {
-        host: read.string("databaseHost", rules.optional(rules.hostname)) || (inClusterDatabases ? IN_CLUSTER_HOSTS.databaseHost : ""),
-        port: read.integer("databasePort", 1, 65535),
-        name: read.string("databaseName", rules.identifier),
-        user: read.string("databaseUser", rules.identifier),
-        sslMode: read.oneOf("databaseSslMode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+    const inCluster = (host: string) => (inClusterDatabases ? host : "");
+    return {
+        inClusterDatabases,
+        database: {
+            host: read.string("databaseHost", rules.optional(rules.hostname)) || inCluster(IN_CLUSTER_HOSTS.databaseHost),
+            port: read.integer("databasePort", 1, 65535),
+            name: read.string("databaseName", rules.identifier),
+            user: read.string("databaseUser", rules.identifier),
+            sslMode: read.oneOf("databaseSslMode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+        },
+        redis: {
+            host: read.string("redisHost", rules.optional(rules.hostname)) || inCluster(IN_CLUSTER_HOSTS.redisHost),
+            port: read.integer("redisPort", 1, 65535),
+            db: read.integer("redisDb", 0, 15),
+            tls: read.boolean("redisTls"),
+            tlsServerName: read.string("redisTlsServerName", rules.optional(rules.hostname)),
+            tlsCaCert: read.string("redisTlsCaCert", rules.optional(rules.pemCertificate)),
+        },
     };
-    if (isProd && !["require", "verify-ca", "verify-full"].includes(database.sslMode)) {
-        read.problem("databaseSslMode", "prod talks to its database over TLS: require, verify-ca or verify-full",
-            `pulumi config set trading-bot:databaseSslMode verify-full --stack ${stack}`);
-    }
-    const redis = {
-        host: read.string("redisHost", rules.optional(rules.hostname)) || (inClusterDatabases ? IN_CLUSTER_HOSTS.redisHost : ""),
-        port: read.integer("redisPort", 1, 65535),
-        db: read.integer("redisDb", 0, 15),
-        tls: read.boolean("redisTls"),
-        tlsServerName: read.string("redisTlsServerName", rules.optional(rules.hostname)),
-        tlsCaCert: read.string("redisTlsCaCert", rules.optional(rules.pemCertificate)),
-    };
-    if (isProd && !redis.tls) {
-        read.problem("redisTls", "prod talks to Redis over TLS, as it does to PostgreSQL (databaseSslMode)",
-            `pulumi config set trading-bot:redisTls true --stack ${stack}`);
-    }
-    if (!inClusterDatabases) {
-        // The chart's defaults named in-cluster Services, which a stack with external databases does not have.
-        for (const [key, what, host] of [["databaseHost", "PostgreSQL", database.host], ["redisHost", "Redis", redis.host]] as const) {
-            if (!host && !read.hasProblem(key)) {
-                read.problem(key,
-                    `must name your ${what} server: with inClusterDatabases false there is no in-cluster '${IN_CLUSTER_HOSTS[key]}' Service to reach`,
-                    `pulumi config set trading-bot:${key} <your ${what} host> --stack ${stack}`, "(not set)");
-            }
-        }
-    }
-    const databaseImages = {
-        postgres: read.string("postgresImage", rules.imageReference),
-        redis: read.string("redisImage", rules.imageReference),
-    };
-    const containerPort = read.integer("containerPort", 1024, 65535);
+}
 
-    const trading = {
+function readTrading(read: Reader, environment: Environment): KnownBotSpec["trading"] {
+    return {
         enabled: read.boolean("tradingEnabled"),
         maxPositions: read.integer("maxPositions", 1, 100),
         riskPerTrade: read.decimal("riskPerTrade", { above: 0, atMost: 0.1 }, "0.02"),
         stopLossPercentage: read.decimal("stopLossPercentage", { above: 0, below: 1 }, "0.02"),
         takeProfitPercentage: read.decimal("takeProfitPercentage", { above: 0, below: 1 }, "0.04"),
-        exchangeEndpoint: read.string("exchangeEndpoint", rules.optional(rules.httpsUrl)),
+        exchangeEndpoint: read.string("exchangeEndpoint", rules.optional(rules.httpsUrl))
+            || (environment === "prod" ? EXCHANGE.live : EXCHANGE.testnet),
     };
-    if (trading.takeProfitPercentage <= trading.stopLossPercentage) {
-        read.problem("takeProfitPercentage",
-            `must be greater than stopLossPercentage (${trading.stopLossPercentage}), or every winning trade earns less than a losing one costs`,
-            `pulumi config set trading-bot:takeProfitPercentage ${rules.round(trading.stopLossPercentage * 2)} --stack ${stack}`);
-    }
-    trading.exchangeEndpoint ||= isProd ? EXCHANGE.live : EXCHANGE.testnet;
+}
 
-    const existingSecret = read.string("existingSecret", rules.optional(rules.dns1123Subdomain));
-    const secretsSet = Object.fromEntries(
-        SECRET_KEYS.map((k) => [k, (raw[k] ?? "") !== ""]),
-    ) as Record<SecretKey, boolean>;
+/** What is the stack's, not the bot's: the cluster, rendering, the databases' images, which secrets are set. */
+function readStackConcerns(read: Reader, stack: string, raw: RawConfig, bot: KnownBotSpec): Omit<Settings, keyof KnownBotSpec> {
     for (const key of SECRET_KEYS) {
         if (raw[key] === SECRET_IN_PLAINTEXT) {
             read.problem(key, "holds a secret but is stored in plain text in the stack file",
                 `pulumi config set --secret trading-bot:${key} <value>`, "[plain text, not shown]");
         }
     }
-    if (trading.enabled && !existingSecret) {
-        for (const key of ["binanceApiKey", "binanceApiSecret"] as const) {
-            if (!secretsSet[key]) {
-                read.problem(key, "is required when tradingEnabled is true (the bot cannot place orders without it)",
-                    `pulumi config set --secret trading-bot:${key} <value> --stack ${stack} (or set existingSecret)`, "(not set)");
-            }
-        }
-    }
-    if (!inClusterDatabases && !existingSecret) {
-        for (const key of ["databasePassword", "redisPassword"] as const) {
-            if (!secretsSet[key]) {
-                read.problem(key, "is required for external databases (inClusterDatabases is false)",
-                    `pulumi config set --secret trading-bot:${key} <value> --stack ${stack} (or set existingSecret)`, "(not set)");
-            }
-        }
-    }
-    // Decided once with the policy pack (contract/): live trading only in prod.
-    const refusal = tradingRefusal(environment, trading.enabled, trading.exchangeEndpoint);
-    if (refusal) {
-        read.problem("exchangeEndpoint", `with tradingEnabled true: ${refusal}`,
-            `pulumi config rm trading-bot:exchangeEndpoint --stack ${stack} (the testnet is the default outside prod)`);
-    }
-
     const renderYamlToDirectory = read.string("renderYamlToDirectory", rules.any);
-    if (renderYamlToDirectory && !existingSecret) {
+    if (renderYamlToDirectory && !bot.existingSecret) {
         read.problem("existingSecret",
             "is required to render manifests: rendered files must not contain secret values, so the Secret has to come from Sealed Secrets, External Secrets, Vault or kubectl",
             `npm run render -- --stack ${stack} --existing-secret <name> <dir> (or pulumi config set trading-bot:existingSecret <name> --stack ${stack})`, '""');
@@ -328,69 +221,21 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
         read.problem("kubeContext", "every stack names its target cluster explicitly; the ambient current context is never used",
             `pulumi config set trading-bot:kubeContext <context from 'kubectl config get-contexts'> --stack ${stack}`, "(not set)");
     }
-
-    const networkPolicy = {
-        enabled: read.boolean("networkPolicyEnabled"),
-        allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces", rules.dns1123Label(63)),
-        exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs", rules.cidr),
-        databaseEgressTo: read.stringArray("databaseEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
-        redisEgressTo: read.stringArray("redisEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
-        apiServerEgressCidrs: read.stringArray("apiServerEgressCidrs", rules.cidr),
-    };
-    if (networkPolicy.enabled && !inClusterDatabases) {
-        for (const [key, what, example] of [
-            ["databaseEgressTo", "PostgreSQL", "10.20.0.0/24"], ["redisEgressTo", "Redis", "10.20.1.0/24"],
-        ] as const) {
-            const peers = networkPolicy[key];
-            if (peers.length === 0) {
-                read.problem(key, `must say where your ${what} server is (CIDRs or namespace:<name>): the NetworkPolicy lets the bot reach nothing else on that port`,
-                    `pulumi config set --path 'trading-bot:${key}[0]' ${example} --stack ${stack}`);
-            } else if (isProd && peers.some((p) => "cidr" in p && p.cidr.endsWith("/0"))) {
-                read.problem(key, `prod narrows egress to where ${what} really is; a /0 opens the port to the whole internet`,
-                    `pulumi config set --path 'trading-bot:${key}[0]' ${example} --stack ${stack}`);
-            }
-        }
-    }
-
-    const settings: Settings = {
+    const { image } = bot;
+    return {
         stack,
-        environment,
         kubeContext,
         kubeconfig: read.string("kubeconfig", rules.any),
         clusterIdentifier: read.string("clusterIdentifier", rules.optional(rules.dns1123Subdomain)) || stack,
         renderYamlToDirectory,
-        name,
-        namespace,
         createNamespace: read.boolean("createNamespace"),
-        image,
-        imageRef,
-        replicas,
-        autoscaling,
-        resources,
-        containerPort,
-        logLevel: read.oneOf("logLevel", ["debug", "info", "warning", "error"]),
-        terminationGracePeriodSeconds,
-        preStopSleepSeconds,
-        rolloutTimeoutSeconds: read.integer("rolloutTimeoutSeconds", 60, 3600),
-        leaderElection,
-        highAvailability: read.boolean("highAvailability"),
-        placement: {
-            nodeSelector: Object.fromEntries(read.stringArray("nodeSelector", rules.nodeSelectorItem)
-                .map((item) => item.split("=") as [string, string])),
-            tolerations: read.stringArray("tolerations", rules.tolerationItem).map(rules.parseToleration),
+        imageRef: image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`,
+        databaseImages: {
+            postgres: read.string("postgresImage", rules.imageReference),
+            redis: read.string("redisImage", rules.imageReference),
         },
-        networkPolicy,
-        storage,
-        ingress,
-        inClusterDatabases,
-        databaseImages,
-        database,
-        redis,
-        trading,
-        existingSecret,
-        secretsSet,
+        secretsSet: Object.fromEntries(SECRET_KEYS.map((k) => [k, (raw[k] ?? "") !== ""])) as Record<SecretKey, boolean>,
     };
-    return settings;
 }
 
 /** Reads one key at a time, recording a problem (and returning the default) when a value is bad. */

@@ -1,9 +1,10 @@
 /**
- * The contract between the program (config/, components/) and the policy pack (policy/): the names
- * both sides read and write, and the rules both enforce, defined once. The pack checks what the
- * program produces, so a name changed on one side only would silently turn a policy off; a rule
- * written twice would drift (test/unit/contract.test.ts shows both sides agree).
- * Plain TypeScript, no dependency: the pack loads it as it loads its own files.
+ * The contract between the component library (components/), the stack's config layer (config/)
+ * and the policy pack (policy/): the names they all read and write, the shapes and parsers they
+ * share, and the rules more than one of them enforces, each defined once. The pack checks what the
+ * components produce, so a name changed on one side only would silently turn a policy off; a rule
+ * written twice would drift (test/unit/policy.test.ts shows config and pack agree on trading).
+ * Plain TypeScript, no dependency: the pack and the library load it as their own files.
  */
 
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
@@ -22,6 +23,46 @@ export const BOT_ENV = {
     leaderElectionEnabled: "LEADER_ELECTION_ENABLED",
     leaderElectionLeaseName: "LEADER_ELECTION_LEASE_NAME",
 } as const;
+
+/** The keys of the Secret the bot reads, whether the bot creates it or names an existing one. */
+export const SECRET_DATA_KEYS = {
+    binanceApiKey: "binance-api-key",
+    binanceApiSecret: "binance-api-secret",
+    databasePassword: "database-password",
+    redisPassword: "redis-password",
+} as const;
+
+/** A secret value of the bot: the Binance keys and the database and Redis passwords. */
+export type SecretKey = keyof typeof SECRET_DATA_KEYS;
+
+/** The in-cluster databases' Service names when nothing else names them. */
+export const IN_CLUSTER_HOSTS = { databaseHost: "postgres", redisHost: "redis" } as const;
+
+/** A taint the pods tolerate, as `kubectl taint` writes it: key[=value]:Effect. */
+export interface Toleration { key: string; value?: string; effect: string }
+
+/** A network destination: an IPv4 CIDR or a namespace. */
+export type EgressPeer = { cidr: string } | { namespace: string };
+
+/** What decides how many pods a bot runs. */
+export interface ReplicaShape {
+    replicas: number;
+    autoscaling: { enabled: boolean; maxReplicas: number };
+}
+
+/** Whether the bot may run more than one pod at a time (fixed replicas or what the HPA may choose). */
+export function runsSeveralReplicas(s: ReplicaShape): boolean {
+    return s.autoscaling.enabled ? s.autoscaling.maxReplicas > 1 : s.replicas > 1;
+}
+
+/**
+ * Whether each replica gets a data volume of its own (a StatefulSet with volumeClaimTemplates):
+ * several replicas on single-node (ReadWriteOnce) storage, as zonal cloud block storage is.
+ * One replica, no persistence, or a ReadWriteMany class keep a Deployment (and one shared claim).
+ */
+export function usesVolumePerReplica(s: ReplicaShape & { storage: { enabled: boolean; accessMode: string } }): boolean {
+    return s.storage.enabled && runsSeveralReplicas(s) && s.storage.accessMode !== "ReadWriteMany";
+}
 
 /** Binance's REST endpoints: live money, and the testnets where orders cost nothing. */
 export const EXCHANGE = {
@@ -68,4 +109,23 @@ export function quantity(value: unknown): number | undefined {
     if (!m) return undefined;
     const n = Number(m[1]);
     return m[2] ? n * 10 ** Number(m[2].slice(1)) : n * SUFFIX[m[3] ?? ""];
+}
+
+/** The forms config and the component accept (stricter than Kubernetes: no exponents, no milli-bytes). */
+const CPU = /^\d+(\.\d+)?m?$/;
+const MEMORY = /^\d+(\.\d+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+
+/** CPU quantity in millicores, or undefined when malformed. */
+export function cpuMillis(value: string): number | undefined {
+    return CPU.test(value) ? round(quantity(value)! * 1000) : undefined;
+}
+
+/** Memory quantity in bytes, or undefined when malformed. */
+export function memoryBytes(value: string): number | undefined {
+    return MEMORY.test(value) ? quantity(value) : undefined;
+}
+
+/** A decimal rounded to 6 places (what a fix suggests). */
+export function round(n: number): number {
+    return Math.round(n * 1e6) / 1e6;
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { Settings, SECRET_DATA_KEYS } from "../../config";
+import { SECRET_DATA_KEYS } from "../../contract";
+import { SharedSpec } from "../shared/spec";
 import { singleInstance } from "./singleInstance";
 
 export interface DatabasePasswords {
@@ -33,7 +34,7 @@ export interface InClusterDatabasesArgs {
      */
     credentials: { databasePassword: pulumi.Input<string>; redisPassword: pulumi.Input<string> } | { existingSecret: string };
     /** The stack's settings: database and Redis hosts, ports, names, images, storage class, placement. */
-    settings: Settings;
+    settings: SharedSpec;
     /** The namespace to run in (an output, so the databases wait for it to exist). */
     namespace: pulumi.Input<string>;
 }

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings } from "../../config";
+import { SharedSpec } from "../shared/spec";
 import { OWNED_BY_PULUMI } from "../ownership";
 import { BOT_POD_LABELS } from "../tradingBot/naming";
 import { EPHEMERAL_STORAGE } from "../tradingBot/workload";
@@ -10,7 +10,7 @@ import { secretChecksum } from "../secretChecksum";
 
 /** One single-replica stateful server (PostgreSQL or Redis) with its PVC, Service, NetworkPolicy and (unless given one) Secret. */
 export interface SingleInstanceArgs {
-    settings: Settings;
+    settings: SharedSpec;
     namespace: pulumi.Input<string>;
     parentName: string;
     /** What it is ("postgres", "redis"); also its label. */

@@ -1,13 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings } from "../../config";
+import { SharedSpec } from "./spec";
 import { DatabasePasswords, generatePasswords, InClusterDatabases } from "../databases";
 import { TRADING_BOT_TYPE } from "../tradingBot/type";
 import { createNamespace } from "./namespace";
 
 export interface SharedResourcesArgs {
     /** The stack's own settings (its top-level keys): namespace, databases, environment. */
-    settings: Settings;
+    settings: SharedSpec;
     /**
      * Names of the stack's bots. Before this component existed, the first bot of a stack owned
      * the namespace and the databases; whichever of these bots that was, its resources are adopted

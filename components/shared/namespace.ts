@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings } from "../../config";
+import { SharedSpec } from "./spec";
 import { OWNED_BY_PULUMI } from "../ownership";
 
 /**
@@ -9,7 +9,7 @@ import { OWNED_BY_PULUMI } from "../ownership";
  * Deleting it deletes everything in it, so prod's is protected.
  */
 export function createNamespace(
-    name: string, settings: Settings, opts: pulumi.CustomResourceOptions,
+    name: string, settings: SharedSpec, opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Namespace | undefined {
     if (!settings.createNamespace) return undefined;
     return new k8s.core.v1.Namespace(name, {

@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { SecretKey, Settings, SECRET_DATA_KEYS } from "../../config";
+import { SecretKey, SECRET_DATA_KEYS } from "../../contract";
+import { BotSpec } from "./spec";
+import { mapInput } from "../inputs";
 import { secretChecksum } from "../secretChecksum";
 import { meta, Naming } from "./naming";
 import { REDIS_CA_FILE, TLS_DIR } from "./workload";
@@ -9,33 +11,33 @@ import { REDIS_CA_FILE, TLS_DIR } from "./workload";
 /** Secret values the bot's Secret holds, all secret outputs. */
 export type SecretValues = Partial<Record<SecretKey, pulumi.Input<string>>>;
 
-/** The bot's non-sensitive settings, as the environment variables it reads. */
-export function configData(settings: Settings, n: Naming): Record<string, string> {
-    const t = settings.trading;
+/** The bot's non-sensitive spec, as the environment variables it reads. */
+export function configData(spec: BotSpec, n: Naming): Record<string, pulumi.Input<string>> {
+    const t = spec.trading;
     return {
-        ENVIRONMENT: settings.environment,
-        LOG_LEVEL: settings.logLevel,
-        HTTP_PORT: String(settings.containerPort),
-        DATABASE_HOST: settings.database.host,
-        DATABASE_PORT: String(settings.database.port),
-        DATABASE_NAME: settings.database.name,
-        DATABASE_USER: settings.database.user,
-        DATABASE_SSL_MODE: settings.database.sslMode,
-        REDIS_HOST: settings.redis.host,
-        REDIS_PORT: String(settings.redis.port),
-        REDIS_DB: String(settings.redis.db),
-        REDIS_TLS: String(settings.redis.tls),
-        ...(settings.redis.tls ? { REDIS_TLS_SERVER_NAME: settings.redis.tlsServerName || settings.redis.host } : {}),
-        ...(settings.redis.tls && settings.redis.tlsCaCert ? { REDIS_TLS_CA_FILE: `${TLS_DIR}/${REDIS_CA_FILE}` } : {}),
+        ENVIRONMENT: spec.environment,
+        LOG_LEVEL: spec.logLevel,
+        HTTP_PORT: String(spec.containerPort),
+        DATABASE_HOST: spec.database.host,
+        DATABASE_PORT: String(spec.database.port),
+        DATABASE_NAME: spec.database.name,
+        DATABASE_USER: spec.database.user,
+        DATABASE_SSL_MODE: spec.database.sslMode,
+        REDIS_HOST: spec.redis.host,
+        REDIS_PORT: String(spec.redis.port),
+        REDIS_DB: String(spec.redis.db),
+        REDIS_TLS: String(spec.redis.tls),
+        ...(spec.redis.tls ? { REDIS_TLS_SERVER_NAME: spec.redis.tlsServerName || spec.redis.host } : {}),
+        ...(spec.redis.tls && spec.redis.tlsCaCert ? { REDIS_TLS_CA_FILE: `${TLS_DIR}/${REDIS_CA_FILE}` } : {}),
         TRADING_ENABLED: String(t.enabled),
         MAX_POSITIONS: String(t.maxPositions),
         RISK_PER_TRADE: String(t.riskPerTrade),
         STOP_LOSS_PERCENTAGE: String(t.stopLossPercentage),
         TAKE_PROFIT_PERCENTAGE: String(t.takeProfitPercentage),
         EXCHANGE_ENDPOINT: t.exchangeEndpoint,
-        EXCHANGE_TESTNET: String(t.exchangeEndpoint.includes("testnet")),
-        LEADER_ELECTION_ENABLED: String(settings.leaderElection),
-        LEADER_ELECTION_LEASE_NAME: settings.leaderElection ? n.lease : "",
+        EXCHANGE_TESTNET: mapInput(t.exchangeEndpoint, (e) => String(e.includes("testnet"))),
+        LEADER_ELECTION_ENABLED: String(spec.leaderElection),
+        LEADER_ELECTION_LEASE_NAME: spec.leaderElection ? n.lease : "",
         DATA_DIR: "/app/data",
         LOG_DIR: "/app/logs",
     };
@@ -43,6 +45,14 @@ export function configData(settings: Settings, n: Naming): Record<string, string
 
 export function checksum(value: string): string {
     return createHash("sha256").update(value).digest("hex");
+}
+
+/** The checksum of the ConfigMap's data: plain when every value is known now. */
+function dataChecksum(data: Record<string, pulumi.Input<string>>): pulumi.Input<string> {
+    const known = Object.values(data).every((v) => typeof v === "string");
+    return known
+        ? checksum(JSON.stringify(data))
+        : pulumi.output(data).apply((d) => checksum(JSON.stringify(d)));
 }
 
 export interface Configuration {
@@ -60,27 +70,27 @@ export interface Configuration {
  * pods roll through content checksums, so rotating a key rolls the pods without replacing anything.
  */
 export function createConfiguration(
-    settings: Settings, n: Naming, secrets: SecretValues, opts: pulumi.CustomResourceOptions,
+    spec: BotSpec, n: Naming, secrets: SecretValues, opts: pulumi.CustomResourceOptions,
 ): Configuration {
-    const data = configData(settings, n);
+    const data = configData(spec, n);
     const configMap = new k8s.core.v1.ConfigMap(`${n.name}-config`, {
         metadata: meta(n, n.configMap),
         data,
     }, opts);
     const checksums: Record<string, pulumi.Input<string>> = {
-        "checksum/config": checksum(JSON.stringify(data)),
+        "checksum/config": dataChecksum(data),
     };
     // Certificates are files, not environment: a ConfigMap of their own, mounted.
-    const tlsConfigMapName = settings.redis.tls && settings.redis.tlsCaCert
+    const tlsConfigMapName = spec.redis.tls && spec.redis.tlsCaCert
         ? new k8s.core.v1.ConfigMap(`${n.name}-tls`, {
             metadata: meta(n, `${n.name}-tls`),
-            data: { [REDIS_CA_FILE]: settings.redis.tlsCaCert },
+            data: { [REDIS_CA_FILE]: spec.redis.tlsCaCert },
         }, opts).metadata.name
         : undefined;
-    if (tlsConfigMapName) checksums["checksum/tls"] = checksum(settings.redis.tlsCaCert);
+    if (tlsConfigMapName) checksums["checksum/tls"] = checksum(spec.redis.tlsCaCert);
 
-    if (settings.existingSecret) {
-        return { configMapName: configMap.metadata.name, tlsConfigMapName, secretName: pulumi.output(settings.existingSecret), checksums };
+    if (spec.existingSecret) {
+        return { configMapName: configMap.metadata.name, tlsConfigMapName, secretName: pulumi.output(spec.existingSecret), checksums };
     }
 
     const stringData: Record<string, pulumi.Input<string>> = {};

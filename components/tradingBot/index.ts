@@ -1,7 +1,10 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings, usesVolumePerReplica } from "../../config";
-import { createConfiguration, SecretValues } from "./configuration";
+import { usesVolumePerReplica } from "../../contract";
+import { BotSpec } from "./spec";
+import { resolveArgs, secretsGiven, TradingBotArgs } from "./args";
+import { checkOnceKnown, InvalidTradingBotArgsError, violations } from "./rules";
+import { plain } from "../inputs";
+import { createConfiguration } from "./configuration";
 import { naming } from "./naming";
 import { createIngress, createNetworkPolicy, createPeersService, createService } from "./network";
 import { createRbac } from "./rbac";
@@ -11,22 +14,27 @@ import { TRADING_BOT_TYPE } from "./type";
 import { createWorkload } from "./workload";
 
 export { SecretValues } from "./configuration";
+export {
+    AutoscalingArgs, DatabaseArgs, DEFAULTS, ImageArgs, IngressArgs, NetworkPolicyArgs, RedisArgs, ResourceArgs, resolveArgs,
+    SecretArgs, StorageArgs, TradingArgs, TradingBotArgs,
+} from "./args";
+export { ArgumentName, BOT_RULES, Change, checkOnceKnown, InvalidTradingBotArgsError, Rule, Violation, violations } from "./rules";
+export { BotSpec, RuleSubject } from "./spec";
 
-export interface TradingBotArgs {
-    /** Validated stack settings (see config/schema.ts for every key, its default and meaning). */
-    settings: Settings;
-    /**
-     * Values for the bot's Secret, as secret outputs: the Binance keys and the database and
-     * Redis passwords. Ignored when `settings.existingSecret` names a Secret to use instead.
-     */
-    secrets: SecretValues;
-    /** The namespace resource, when the stack creates it: the bot's objects are created after it. */
-    namespace?: k8s.core.v1.Namespace;
+/**
+ * Whether a value the rules may read is not known yet (an Output or a Promise somewhere in it):
+ * the rules then run again once it is, at deploy time. No rule reads the namespace.
+ */
+function outputsTheRulesRead(spec: BotSpec): boolean {
+    const unknown = (value: unknown): boolean => plain(value) === undefined
+        || (typeof value === "object" && value !== null && Object.values(value).some(unknown));
+    const { namespace, ...read } = spec;
+    return unknown(read);
 }
 
 /**
  * The trading bot: RBAC, configuration, Secret, data volume(s), Deployment or StatefulSet, Service
- * and, as the settings ask, Ingress, autoscaler, disruption budget and network policy. Everything
+ * and, as its arguments ask, Ingress, autoscaler, disruption budget and network policy. Everything
  * it creates is its own: shared things (the namespace, the databases) belong to the stack.
  * The kubernetes provider flows down from the component's options.
  */
@@ -38,19 +46,28 @@ export class TradingBot extends pulumi.ComponentResource {
     readonly workloadName: pulumi.Output<string>;
     readonly workloadKind: "Deployment" | "StatefulSet";
 
+    /**
+     * Every object is named after `name` (a DNS-1035 label of at most 40 characters). Throws an
+     * InvalidTradingBotArgsError naming every broken safety rule (BOT_RULES) before anything is
+     * registered; values given as Outputs are checked once known, failing the deployment.
+     */
     constructor(name: string, args: TradingBotArgs, opts?: pulumi.ComponentResourceOptions) {
+        const spec = resolveArgs(name, args);
+        const subject = { ...spec, secretsSet: secretsGiven(args.secrets) };
+        const broken = violations(subject);
+        if (broken.length) throw new InvalidTradingBotArgsError(name, broken, subject);
         super(TRADING_BOT_TYPE, name, {}, opts);
-        const { settings } = args;
-        const n = naming(settings);
+        const n = naming(spec);
         // No deleteBeforeReplace here: the provider already deletes first when an object that
-        // must be replaced keeps its name, and nothing else should ever be deleted first.
-        const inNamespace: pulumi.CustomResourceOptions = { parent: this, dependsOn: args.namespace ? [args.namespace] : [] };
+        // must be replaced keeps its name, and nothing else should ever be deleted first. The
+        // namespace's Output (when given one) makes every object wait for the namespace.
+        const inNamespace: pulumi.CustomResourceOptions = { parent: this };
 
-        const serviceAccountName = createRbac(settings, n, inNamespace);
-        const configuration = createConfiguration(settings, n, args.secrets, inNamespace);
-        const pvcName = createDataVolume(settings, n, inNamespace);
-        const peersServiceName = usesVolumePerReplica(settings) ? createPeersService(settings, n, inNamespace) : undefined;
-        const workload = createWorkload(settings, n, {
+        const serviceAccountName = createRbac(spec, n, inNamespace);
+        const configuration = createConfiguration(spec, n, args.secrets ?? {}, inNamespace);
+        const pvcName = createDataVolume(spec, n, inNamespace);
+        const peersServiceName = usesVolumePerReplica(spec) ? createPeersService(spec, n, inNamespace) : undefined;
+        const workload = createWorkload(spec, n, {
             serviceAccountName,
             configMapName: configuration.configMapName,
             tlsConfigMapName: configuration.tlsConfigMapName,
@@ -59,21 +76,22 @@ export class TradingBot extends pulumi.ComponentResource {
             pvcName,
             peersServiceName,
         }, inNamespace);
-        const service = createService(settings, n, inNamespace);
-        createIngress(settings, n, service, inNamespace);
-        createAutoscaler(settings, n, workload, inNamespace);
-        createDisruptionBudget(settings, n, inNamespace);
-        createNetworkPolicy(settings, n, inNamespace);
+        const service = createService(spec, n, inNamespace);
+        createIngress(spec, n, service, inNamespace);
+        createAutoscaler(spec, n, workload, inNamespace);
+        createDisruptionBudget(spec, n, inNamespace);
+        createNetworkPolicy(spec, n, inNamespace);
 
-        this.namespace = args.namespace ? args.namespace.metadata.name : pulumi.output(settings.namespace);
+        this.namespace = pulumi.output(spec.namespace);
         this.serviceName = service.metadata.name;
-        this.servicePort = settings.containerPort;
+        this.servicePort = spec.containerPort;
         this.workloadName = workload.name;
         this.workloadKind = workload.kind;
         this.registerOutputs({
             namespace: this.namespace,
             serviceName: this.serviceName,
             workloadName: this.workloadName,
+            ...(outputsTheRulesRead(spec) ? { argumentsChecked: checkOnceKnown(name, subject) } : {}),
         });
     }
 }

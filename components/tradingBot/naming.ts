@@ -1,10 +1,11 @@
-import { Settings } from "../../config";
+import * as pulumi from "@pulumi/pulumi";
+import { BotSpec } from "./spec";
 import { OWNED_BY_PULUMI } from "../ownership";
 
 /** Names and labels of everything one bot owns, derived from the bot's name (never hard-coded). */
 export interface Naming {
     name: string;
-    namespace: string;
+    namespace: pulumi.Input<string>;
     configMap: string;
     secret: string;
     pvc: string;
@@ -23,32 +24,32 @@ export const BOT_POD_LABELS = {
     "app.kubernetes.io/component": "bot",
 } as const;
 
-export function naming(settings: Settings): Naming {
+export function naming(spec: BotSpec): Naming {
     const selector = {
         "app.kubernetes.io/name": BOT_POD_LABELS["app.kubernetes.io/name"],
-        "app.kubernetes.io/instance": settings.name,
+        "app.kubernetes.io/instance": spec.name,
         "app.kubernetes.io/component": BOT_POD_LABELS["app.kubernetes.io/component"],
     };
     return {
-        name: settings.name,
-        namespace: settings.namespace,
-        configMap: `${settings.name}-config`,
-        secret: settings.existingSecret || `${settings.name}-secrets`,
-        pvc: `${settings.name}-data`,
-        peers: `${settings.name}-peers`,
-        lease: `${settings.name}-leader`,
+        name: spec.name,
+        namespace: spec.namespace,
+        configMap: `${spec.name}-config`,
+        secret: spec.existingSecret || `${spec.name}-secrets`,
+        pvc: `${spec.name}-data`,
+        peers: `${spec.name}-peers`,
+        lease: `${spec.name}-leader`,
         selector,
         labels: {
             ...selector,
             "app.kubernetes.io/part-of": "trading-bot",
             "app.kubernetes.io/managed-by": "pulumi",
-            "trading-bot.io/environment": settings.environment,
+            "trading-bot.io/environment": spec.environment,
         },
     };
 }
 
 /** Metadata for a named object of the bot. */
-export function meta(n: Naming, name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}) {
+export function meta(n: Naming, name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, pulumi.Input<string>> } = {}) {
     return {
         name,
         namespace: n.namespace,

@@ -1,38 +1,47 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { EgressPeer, Settings } from "../../config";
+import { EgressPeer } from "../../contract";
+import { BotSpec } from "./spec";
 import { databasePods } from "../databases/singleInstance";
+import { concat, mapInput } from "../inputs";
 import { meta, Naming } from "./naming";
 import { rolloutTimeouts } from "./workload";
 
-export function createService(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
-    return new k8s.core.v1.Service(`${n.name}-service`, {
+type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
+
+/** The bot's ClusterIP Service, scraped by Prometheus (pure). */
+export function serviceArgs(spec: BotSpec, n: Naming): { metadata: ObjectMeta; spec: k8s.types.input.core.v1.ServiceSpec } {
+    return {
         metadata: meta(n, n.name, {
             annotations: {
                 "prometheus.io/scrape": "true",
-                "prometheus.io/port": String(settings.containerPort),
+                "prometheus.io/port": String(spec.containerPort),
                 "prometheus.io/path": "/metrics",
             },
         }),
         spec: {
             type: "ClusterIP",
             selector: n.selector,
-            ports: [{ name: "http", port: settings.containerPort, targetPort: "http", protocol: "TCP" }],
+            ports: [{ name: "http", port: spec.containerPort, targetPort: "http", protocol: "TCP" }],
         },
-    }, { ...opts, customTimeouts: rolloutTimeouts(settings) });
+    };
+}
+
+export function createService(spec: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): k8s.core.v1.Service {
+    return new k8s.core.v1.Service(`${n.name}-service`, serviceArgs(spec, n), { ...opts, customTimeouts: rolloutTimeouts(spec) });
 }
 
 /**
  * The headless Service a StatefulSet names as its `serviceName`: it gives each replica a stable
  * DNS name (<pod>.<bot>-peers). Clients use the ClusterIP Service above.
  */
-export function createPeersService(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+export function createPeersService(spec: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
     return new k8s.core.v1.Service(`${n.name}-peers`, {
         metadata: meta(n, n.peers),
         spec: {
             clusterIP: "None",
             selector: n.selector,
-            ports: [{ name: "http", port: settings.containerPort, targetPort: "http", protocol: "TCP" }],
+            ports: [{ name: "http", port: spec.containerPort, targetPort: "http", protocol: "TCP" }],
         },
     }, opts).metadata.name;
 }
@@ -48,9 +57,9 @@ export const SECURITY_HEADERS = {
 
 /** Optional TLS Ingress: certificate from cert-manager, HTTPS only, security headers. */
 export function createIngress(
-    settings: Settings, n: Naming, service: k8s.core.v1.Service, opts: pulumi.CustomResourceOptions,
+    spec: BotSpec, n: Naming, service: k8s.core.v1.Service, opts: pulumi.CustomResourceOptions,
 ): void {
-    if (!settings.ingress.enabled) return;
+    if (!spec.ingress.enabled) return;
     const headersName = `${n.name}-security-headers`;
     const headers = new k8s.core.v1.ConfigMap(headersName, {
         metadata: meta(n, headersName),
@@ -59,17 +68,17 @@ export function createIngress(
     new k8s.networking.v1.Ingress(`${n.name}-ingress`, {
         metadata: meta(n, n.name, {
             annotations: {
-                "cert-manager.io/cluster-issuer": settings.ingress.clusterIssuer,
+                "cert-manager.io/cluster-issuer": spec.ingress.clusterIssuer,
                 "nginx.ingress.kubernetes.io/ssl-redirect": "true",
                 "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
-                "nginx.ingress.kubernetes.io/custom-headers": `${n.namespace}/${headersName}`,
+                "nginx.ingress.kubernetes.io/custom-headers": concat(n.namespace, "/", headersName),
             },
         }),
         spec: {
-            ingressClassName: settings.ingress.className,
-            tls: [{ hosts: [settings.ingress.host], secretName: `${n.name}-tls` }],
+            ingressClassName: spec.ingress.className,
+            tls: [{ hosts: [spec.ingress.host], secretName: `${n.name}-tls` }],
             rules: [{
-                host: settings.ingress.host,
+                host: spec.ingress.host,
                 http: {
                     paths: [{
                         path: "/",
@@ -101,32 +110,35 @@ function peer(p: EgressPeer): NetworkPolicyPeer {
  * in-cluster servers by their pods, external ones by databaseEgressTo/redisEgressTo), HTTPS to
  * the exchange, and the API server for its Lease.
  */
-export function egressRules(settings: Settings): NetworkPolicyRule[] {
+export function egressRules(spec: BotSpec): NetworkPolicyRule[] {
     const tcp = (port: number) => ({ protocol: "TCP", port });
-    const database = (component: string, declared: EgressPeer[]): NetworkPolicyPeer[] => settings.inClusterDatabases
+    const database = (component: string, declared: EgressPeer[]): NetworkPolicyPeer[] => spec.inClusterDatabases
         ? [{ podSelector: { matchLabels: databasePods(component) } }]
         : declared.map(peer);
-    const np = settings.networkPolicy;
+    const np = spec.networkPolicy;
     const rules: NetworkPolicyRule[] = [
         {
             to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }],
             ports: [{ protocol: "UDP", port: 53 }, tcp(53)],
         },
-        { to: database("postgres", np.databaseEgressTo), ports: [tcp(settings.database.port)] },
-        { to: database("redis", np.redisEgressTo), ports: [tcp(settings.redis.port)] },
+        { to: database("postgres", np.databaseEgressTo), ports: [tcp(spec.database.port)] },
+        { to: database("redis", np.redisEgressTo), ports: [tcp(spec.redis.port)] },
         { to: np.exchangeEgressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(443)] },
     ];
-    if (settings.leaderElection) {
+    if (spec.leaderElection) {
         // The API server behind the `kubernetes` Service listens on 443 or 6443 depending on the cluster.
         rules.push({ to: np.apiServerEgressCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(443), tcp(6443)] });
     }
     return rules;
 }
 
-export function createNetworkPolicy(settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions): void {
-    if (!settings.networkPolicy.enabled) return;
-    const namespaces = [...new Set([n.namespace, ...settings.networkPolicy.allowedIngressNamespaces])];
-    new k8s.networking.v1.NetworkPolicy(`${n.name}-networkpolicy`, {
+/**
+ * The bot's NetworkPolicy (pure): ingress to its port from its own namespace and
+ * allowedIngressNamespaces, egress only where egressRules says.
+ */
+export function networkPolicyArgs(spec: BotSpec, n: Naming): { metadata: ObjectMeta; spec: k8s.types.input.networking.v1.NetworkPolicySpec } {
+    const namespaces = mapInput(n.namespace, (own) => [...new Set([own, ...spec.networkPolicy.allowedIngressNamespaces])]);
+    return {
         metadata: meta(n, n.name),
         spec: {
             podSelector: { matchLabels: n.selector },
@@ -137,9 +149,14 @@ export function createNetworkPolicy(settings: Settings, n: Naming, opts: pulumi.
                         matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: namespaces }],
                     },
                 }],
-                ports: [{ protocol: "TCP", port: settings.containerPort }],
+                ports: [{ protocol: "TCP", port: spec.containerPort }],
             }],
-            egress: egressRules(settings),
+            egress: egressRules(spec),
         },
-    }, opts);
+    };
+}
+
+export function createNetworkPolicy(spec: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions): void {
+    if (!spec.networkPolicy.enabled) return;
+    new k8s.networking.v1.NetworkPolicy(`${n.name}-networkpolicy`, networkPolicyArgs(spec, n), opts);
 }

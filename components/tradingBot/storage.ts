@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { Settings, usesVolumePerReplica } from "../../config";
+import { usesVolumePerReplica } from "../../contract";
+import { BotSpec } from "./spec";
 import { meta, Naming } from "./naming";
 import { dataVolumeMetadata } from "./workload";
 
@@ -9,16 +10,16 @@ import { dataVolumeMetadata } from "./workload";
  * persistence off (an emptyDir then), or a volume per replica (the StatefulSet's claim template).
  */
 export function createDataVolume(
-    settings: Settings, n: Naming, opts: pulumi.CustomResourceOptions,
+    spec: BotSpec, n: Naming, opts: pulumi.CustomResourceOptions,
 ): pulumi.Output<string> | undefined {
-    if (!settings.storage.enabled || usesVolumePerReplica(settings)) return undefined;
+    if (!spec.storage.enabled || usesVolumePerReplica(spec)) return undefined;
     const pvc = new k8s.core.v1.PersistentVolumeClaim(`${n.name}-data`, {
-        metadata: meta(n, n.pvc, dataVolumeMetadata(settings)),
+        metadata: meta(n, n.pvc, dataVolumeMetadata(spec)),
         spec: {
-            accessModes: [settings.storage.accessMode],
-            storageClassName: settings.storage.className,
-            resources: { requests: { storage: settings.storage.size } },
+            accessModes: [spec.storage.accessMode],
+            storageClassName: spec.storage.className,
+            resources: { requests: { storage: spec.storage.size } },
         },
-    }, { ...opts, protect: settings.environment === "prod" });
+    }, { ...opts, protect: spec.environment === "prod" });
     return pvc.metadata.name;
 }

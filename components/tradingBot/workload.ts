@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { runsSeveralReplicas, Settings, SECRET_DATA_KEYS, usesVolumePerReplica } from "../../config";
+import { runsSeveralReplicas, SECRET_DATA_KEYS, usesVolumePerReplica } from "../../contract";
+import { BotSpec } from "./spec";
+import { concat } from "../inputs";
 import { podPlacement } from "../placement";
 import { RECREATE } from "../recreate";
 import { meta, Naming } from "./naming";
@@ -55,10 +57,10 @@ export interface WorkloadInputs {
 }
 
 /** Which Secret keys the bot must find: the Binance keys only when it trades. */
-function secretEnv(settings: Settings, secretName: pulumi.Input<string>): k8s.types.input.core.v1.EnvVar[] {
+function secretEnv(spec: BotSpec, secretName: pulumi.Input<string>): k8s.types.input.core.v1.EnvVar[] {
     const required = {
-        BINANCE_API_KEY: [SECRET_DATA_KEYS.binanceApiKey, settings.trading.enabled],
-        BINANCE_API_SECRET: [SECRET_DATA_KEYS.binanceApiSecret, settings.trading.enabled],
+        BINANCE_API_KEY: [SECRET_DATA_KEYS.binanceApiKey, spec.trading.enabled],
+        BINANCE_API_SECRET: [SECRET_DATA_KEYS.binanceApiSecret, spec.trading.enabled],
         DATABASE_PASSWORD: [SECRET_DATA_KEYS.databasePassword, true],
         REDIS_PASSWORD: [SECRET_DATA_KEYS.redisPassword, true],
     } as const;
@@ -68,12 +70,17 @@ function secretEnv(settings: Settings, secretName: pulumi.Input<string>): k8s.ty
     }));
 }
 
-function botContainer(settings: Settings, inputs: WorkloadInputs): Container {
+/** The image reference the pods run: repository@digest when pinned by digest, else repository:tag. */
+export function imageRef(image: BotSpec["image"]): pulumi.Input<string> {
+    return image.digest ? concat(image.repository, "@", image.digest) : concat(image.repository, ":", image.tag);
+}
+
+export function botContainer(spec: BotSpec, inputs: WorkloadInputs): Container {
     return {
         name: "trading-bot",
-        image: settings.imageRef,
-        imagePullPolicy: settings.image.pullPolicy,
-        ports: [{ name: "http", containerPort: settings.containerPort, protocol: "TCP" }],
+        image: imageRef(spec.image),
+        imagePullPolicy: spec.image.pullPolicy,
+        ports: [{ name: "http", containerPort: spec.containerPort, protocol: "TCP" }],
         envFrom: [{ configMapRef: { name: inputs.configMapName } }],
         env: [
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
@@ -81,11 +88,11 @@ function botContainer(settings: Settings, inputs: WorkloadInputs): Container {
             // With the name, the replica's identity in the Lease: a StatefulSet's replacement pod
             // reuses the name and must not count as the holder it replaces.
             { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
-            ...secretEnv(settings, inputs.secretName),
+            ...secretEnv(spec, inputs.secretName),
         ],
         resources: {
-            requests: { cpu: settings.resources.cpuRequest, memory: settings.resources.memoryRequest, ...EPHEMERAL_STORAGE.requests },
-            limits: { cpu: settings.resources.cpuLimit, memory: settings.resources.memoryLimit, ...EPHEMERAL_STORAGE.limits },
+            requests: { cpu: spec.resources.cpuRequest, memory: spec.resources.memoryRequest, ...EPHEMERAL_STORAGE.requests },
+            limits: { cpu: spec.resources.cpuLimit, memory: spec.resources.memoryLimit, ...EPHEMERAL_STORAGE.limits },
         },
         // The startup probe gives a slow start (exchange sync) time before liveness counts.
         startupProbe: { httpGet: { port: "http", path: "/health" }, periodSeconds: 5, failureThreshold: 30, timeoutSeconds: 3 },
@@ -93,7 +100,7 @@ function botContainer(settings: Settings, inputs: WorkloadInputs): Container {
         readinessProbe: { httpGet: { port: "http", path: "/ready" }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
         // Leave the Service's endpoints before SIGTERM arrives; the rest of the grace period is
         // the bot's to cancel open orders and flush state.
-        lifecycle: { preStop: { sleep: { seconds: settings.preStopSleepSeconds } } },
+        lifecycle: { preStop: { sleep: { seconds: spec.preStopSleepSeconds } } },
         securityContext: containerSecurityContext,
         volumeMounts: [
             { name: "data", mountPath: "/app/data", subPath: "data" },
@@ -113,8 +120,8 @@ export const REDIS_CA_FILE = "redis-ca.crt";
  * one replica, not all, while a one-node cluster still schedules them); highAvailability (prod)
  * spreads them over zones and requires different nodes.
  */
-function spread(settings: Settings, n: Naming): Partial<PodSpec> {
-    if (!runsSeveralReplicas(settings)) return {};
+function spread(spec: BotSpec, n: Naming): Partial<PodSpec> {
+    if (!runsSeveralReplicas(spec)) return {};
     const preferOtherNodes = {
         affinity: {
             podAntiAffinity: {
@@ -125,7 +132,7 @@ function spread(settings: Settings, n: Naming): Partial<PodSpec> {
             },
         },
     };
-    if (!settings.highAvailability) return preferOtherNodes;
+    if (!spec.highAvailability) return preferOtherNodes;
     return {
         ...preferOtherNodes,
         topologySpreadConstraints: [
@@ -137,12 +144,12 @@ function spread(settings: Settings, n: Naming): Partial<PodSpec> {
     };
 }
 
-export function podAnnotations(settings: Settings): Record<string, string> {
+export function podAnnotations(spec: BotSpec): Record<string, string> {
     return {
         "prometheus.io/scrape": "true",
-        "prometheus.io/port": String(settings.containerPort),
+        "prometheus.io/port": String(spec.containerPort),
         "prometheus.io/path": "/metrics",
-        ...(settings.storage.backup ? { "backup.velero.io/backup-volumes": "data" } : {}),
+        ...(spec.storage.backup ? { "backup.velero.io/backup-volumes": "data" } : {}),
     };
 }
 
@@ -151,8 +158,8 @@ export function podAnnotations(settings: Settings): Record<string, string> {
  * the bot's ready endpoints (else a release that never becomes ready holds a first deploy for the
  * provider's default 10 minutes).
  */
-export function rolloutTimeouts(settings: Settings): pulumi.CustomTimeouts {
-    const timeout = `${settings.rolloutTimeoutSeconds}s`;
+export function rolloutTimeouts(spec: BotSpec): pulumi.CustomTimeouts {
+    const timeout = `${spec.rolloutTimeoutSeconds}s`;
     return { create: timeout, update: timeout };
 }
 
@@ -162,94 +169,122 @@ export interface Workload {
     name: pulumi.Output<string>;
 }
 
-export function createWorkload(
-    settings: Settings, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
-): Workload {
-    const annotations = pulumi.output(inputs.checksums).apply((c) => ({ ...podAnnotations(settings), ...c }));
-    const template = {
+type ObjectMeta = k8s.types.input.meta.v1.ObjectMeta;
+
+/** The pod template of the bot's workload (pure: no resource is registered). */
+export function podTemplate(spec: BotSpec, n: Naming, inputs: WorkloadInputs): k8s.types.input.core.v1.PodTemplateSpec {
+    const annotations = pulumi.output(inputs.checksums).apply((c) => ({ ...podAnnotations(spec), ...c }));
+    return {
         metadata: { labels: n.labels, annotations },
         spec: {
             serviceAccountName: inputs.serviceAccountName,
-            automountServiceAccountToken: settings.leaderElection,
+            automountServiceAccountToken: spec.leaderElection,
             enableServiceLinks: false,
-            terminationGracePeriodSeconds: settings.terminationGracePeriodSeconds,
+            terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
             securityContext: podSecurityContext,
-            imagePullSecrets: settings.image.pullSecrets.map((name) => ({ name })),
-            containers: [botContainer(settings, inputs)],
+            imagePullSecrets: spec.image.pullSecrets.map((name) => ({ name })),
+            containers: [botContainer(spec, inputs)],
             volumes: [
-                ...(usesVolumePerReplica(settings) ? [] : [inputs.pvcName
+                ...(usesVolumePerReplica(spec) ? [] : [inputs.pvcName
                     ? { name: "data", persistentVolumeClaim: { claimName: inputs.pvcName } }
-                    : { name: "data", emptyDir: { sizeLimit: settings.storage.size } }]),
+                    : { name: "data", emptyDir: { sizeLimit: spec.storage.size } }]),
                 { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
                 ...(inputs.tlsConfigMapName ? [{ name: "tls", configMap: { name: inputs.tlsConfigMapName } }] : []),
             ],
-            ...podPlacement(settings),
-            ...spread(settings, n),
+            ...podPlacement(spec),
+            ...spread(spec, n),
         },
     };
-    // When the HPA owns the replica count the workload must not set it, or every `pulumi up`
-    // would fight the autoscaler over spec.replicas (pulumi-kubernetes#2491).
-    const replicas = settings.autoscaling.enabled ? {} : { replicas: settings.replicas };
-    const options = { ...opts, customTimeouts: rolloutTimeouts(settings) };
+}
 
-    if (usesVolumePerReplica(settings)) {
-        // Zonal block storage (gp3, pd-ssd, Premium SSD) is ReadWriteOnce and lives in one zone:
-        // each replica gets its own claim, bound in the zone its pod is scheduled to.
-        const statefulSet = new k8s.apps.v1.StatefulSet(`${n.name}-statefulset`, {
-            metadata: meta(n, n.name),
-            spec: {
-                ...replicas,
-                serviceName: inputs.peersServiceName!,
-                // Replicas start and stop side by side: only the Lease holder trades, so there is
-                // no ordering to keep, and a lost node must not hold the others back.
-                podManagementPolicy: "Parallel",
-                // One pod at a time, each replaced only once the one before is ready again.
-                updateStrategy: { type: "RollingUpdate" },
-                revisionHistoryLimit: 5,
-                minReadySeconds: 5,
-                // Trading data outlives the StatefulSet and a scale-down: delete claims by hand.
-                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
-                selector: { matchLabels: n.selector },
-                template,
-                volumeClaimTemplates: [{
-                    metadata: {
-                        name: "data",
-                        labels: { ...n.labels, ...dataVolumeMetadata(settings).labels },
-                        annotations: dataVolumeMetadata(settings).annotations,
-                    },
-                    spec: {
-                        accessModes: [settings.storage.accessMode],
-                        storageClassName: settings.storage.className,
-                        resources: { requests: { storage: settings.storage.size } },
-                    },
-                }],
-            },
-        }, options);
-        return { kind: "StatefulSet", name: statefulSet.metadata.name };
-    }
+/**
+ * When the HPA owns the replica count the workload must not set it, or every `pulumi up` would
+ * fight the autoscaler over spec.replicas (pulumi-kubernetes#2491).
+ */
+function fixedReplicas(spec: BotSpec): { replicas?: number } {
+    return spec.autoscaling.enabled ? {} : { replicas: spec.replicas };
+}
 
-    // A bot without leader election must never run twice, not even during a rollout: Recreate.
-    // With leader election a new pod may start before the old one stops; only the leader trades.
-    const rollout = settings.leaderElection
+/**
+ * The StatefulSet of a bot whose replicas each need a volume of their own (pure). Zonal block
+ * storage (gp3, pd-ssd, Premium SSD) is ReadWriteOnce and lives in one zone: each replica gets its
+ * own claim, bound in the zone its pod is scheduled to.
+ */
+export function statefulSetArgs(
+    spec: BotSpec, n: Naming, inputs: WorkloadInputs,
+): { metadata: ObjectMeta; spec: k8s.types.input.apps.v1.StatefulSetSpec } {
+    return {
+        metadata: meta(n, n.name),
+        spec: {
+            ...fixedReplicas(spec),
+            serviceName: inputs.peersServiceName!,
+            // Replicas start and stop side by side: only the Lease holder trades, so there is
+            // no ordering to keep, and a lost node must not hold the others back.
+            podManagementPolicy: "Parallel",
+            // One pod at a time, each replaced only once the one before is ready again.
+            updateStrategy: { type: "RollingUpdate" },
+            revisionHistoryLimit: 5,
+            minReadySeconds: 5,
+            // Trading data outlives the StatefulSet and a scale-down: delete claims by hand.
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            selector: { matchLabels: n.selector },
+            template: podTemplate(spec, n, inputs),
+            volumeClaimTemplates: [{
+                metadata: {
+                    name: "data",
+                    labels: { ...n.labels, ...dataVolumeMetadata(spec).labels },
+                    annotations: dataVolumeMetadata(spec).annotations,
+                },
+                spec: {
+                    accessModes: [spec.storage.accessMode],
+                    storageClassName: spec.storage.className,
+                    resources: { requests: { storage: spec.storage.size } },
+                },
+            }],
+        },
+    };
+}
+
+/**
+ * The Deployment of a bot (pure). A bot without leader election must never run twice, not even
+ * during a rollout: Recreate. With leader election a new pod may start before the old one stops;
+ * only the leader trades.
+ */
+export function deploymentArgs(
+    spec: BotSpec, n: Naming, inputs: WorkloadInputs,
+): { metadata: ObjectMeta; spec: k8s.types.input.apps.v1.DeploymentSpec } {
+    const rollout = spec.leaderElection
         ? { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, annotations: {} }
         : RECREATE;
-    const deployment = new k8s.apps.v1.Deployment(`${n.name}-deployment`, {
+    return {
         metadata: meta(n, n.name, { annotations: rollout.annotations }),
         spec: {
-            ...replicas,
+            ...fixedReplicas(spec),
             revisionHistoryLimit: 5,
-            progressDeadlineSeconds: settings.rolloutTimeoutSeconds,
+            progressDeadlineSeconds: spec.rolloutTimeoutSeconds,
             selector: { matchLabels: n.selector },
             strategy: rollout.strategy,
-            template,
+            template: podTemplate(spec, n, inputs),
         },
-    }, options);
+    };
+}
+
+/** Registers the bot's workload: a StatefulSet where each replica needs a volume of its own, else a Deployment. */
+export function createWorkload(
+    spec: BotSpec, n: Naming, inputs: WorkloadInputs, opts: pulumi.CustomResourceOptions,
+): Workload {
+    const options = { ...opts, customTimeouts: rolloutTimeouts(spec) };
+    if (usesVolumePerReplica(spec)) {
+        const statefulSet = new k8s.apps.v1.StatefulSet(`${n.name}-statefulset`, statefulSetArgs(spec, n, inputs), options);
+        return { kind: "StatefulSet", name: statefulSet.metadata.name };
+    }
+    const deployment = new k8s.apps.v1.Deployment(`${n.name}-deployment`, deploymentArgs(spec, n, inputs), options);
     return { kind: "Deployment", name: deployment.metadata.name };
 }
 
 /** Backup labels and annotations of a data volume (Velero), when backups are on. */
-export function dataVolumeMetadata(settings: Settings): { labels?: Record<string, string>; annotations?: Record<string, string> } {
-    return settings.storage.backup
+export function dataVolumeMetadata(spec: BotSpec): { labels?: Record<string, string>; annotations?: Record<string, string> } {
+    return spec.storage.backup
         ? { labels: { "trading-bot.io/backup": "enabled" }, annotations: { "trading-bot.io/backup-schedule": "daily" } }
         : {};
 }

@@ -71,9 +71,10 @@ export class Workspace {
         };
     }
 
-    run(command: string, args: string[], options: { input?: string } = {}): Result {
+    /** Runs a command in the workspace (or in `cwd`, e.g. another program's directory). */
+    run(command: string, args: string[], options: { input?: string; cwd?: string } = {}): Result {
         const r = spawnSync(command, args, {
-            cwd: this.dir, env: this.env(), encoding: "utf8", input: options.input, maxBuffer: 64 * 1024 * 1024,
+            cwd: options.cwd ?? this.dir, env: this.env(), encoding: "utf8", input: options.input, maxBuffer: 64 * 1024 * 1024,
         });
         return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     }

@@ -127,7 +127,9 @@ export async function runProgramRecording(
  * Pulumi's mocks for the program: every resource gets its inputs as its state (and a random
  * password a fixed result), and is handed to `onResource`.
  */
-export async function setProgramMocks(stack: string, onResource: (r: RecordedResource) => void): Promise<void> {
+export async function setProgramMocks(
+    stack: string, onResource: (r: RecordedResource) => void, project = "trading-bot",
+): Promise<void> {
     const options = new Map<string, RecordedOptions>();
     await pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -141,7 +143,7 @@ export async function setProgramMocks(stack: string, onResource: (r: RecordedRes
         call(args: pulumi.runtime.MockCallArgs) {
             return args.inputs;
         },
-    }, "trading-bot", stack, false);
+    }, project, stack, false);
     recordOptions(options);
 }
 

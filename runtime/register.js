@@ -10,10 +10,10 @@
  *    type-check them) and the JavaScript is cached on disk by content, so an unchanged program
  *    never loads the TypeScript compiler at all. A changed file is transpiled again on its
  *    next load: there is no build step to forget.
- * 3. Two heavy modules that @pulumi/pulumi loads eagerly but only uses to serialize JavaScript
+ * 3. A heavy module that @pulumi/pulumi loads eagerly but only uses to serialize JavaScript
  *    functions (closures for dynamic providers; this program and its policy pack have none)
- *    are loaded on first use instead: the TypeScript compiler (its parser) and npm's Arborist.
- *    Together they are about half of the SDK's load time.
+ *    is loaded on first use instead: the TypeScript compiler (its parser). (npm's Arborist, the
+ *    other one up to @pulumi/pulumi 3.260, is no longer a dependency of the SDK.)
  *
  * The cache lives in $TRADING_BOT_CACHE, else $XDG_CACHE_HOME/trading-bot, else
  * ~/.cache/trading-bot (the toolchain's cache). When it cannot be written (a read-only home),
@@ -141,7 +141,7 @@ function pruneOnceADay() {
  * Puts a stand-in for `request` (as resolved from @pulumi/pulumi) in node's module cache: the
  * real module loads the first time one of its exports is used, and replaces the stand-in.
  */
-function deferSdkDependency(request, { esModule = false } = {}) {
+function deferSdkDependency(request) {
     let file;
     try {
         const sdk = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [process.cwd()] }));
@@ -162,9 +162,7 @@ function deferSdkDependency(request, { esModule = false } = {}) {
     standIn.filename = file;
     standIn.loaded = true;
     standIn.exports = new Proxy({}, {
-        // The SDK's __importStar keeps a module marked __esModule as it is instead of copying
-        // every export (which would load it at once).
-        get: (_, key) => (esModule && key === "__esModule" && real === undefined ? true : load()[key]),
+        get: (_, key) => load()[key],
         has: (_, key) => key in load(),
         ownKeys: () => Reflect.ownKeys(load()),
         getOwnPropertyDescriptor: (_, key) => {
@@ -176,7 +174,6 @@ function deferSdkDependency(request, { esModule = false } = {}) {
 }
 
 deferSdkDependency("./typescript-shim"); // exports the TypeScript compiler
-deferSdkDependency("@npmcli/arborist", { esModule: true }); // used as `arborist.Arborist`
 
 const INLINE_MAP = /\n\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/;
 

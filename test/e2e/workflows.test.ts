@@ -1,7 +1,7 @@
 /**
  * The GitHub workflows: actionlint finds nothing, and they do what the README promises
  * (PR previews with the policy pack commented on the PR, staging then prod behind an approval,
- * a scheduled drift check that fails on any change).
+ * a scheduled drift check that fails on any change and writes no state).
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -48,11 +48,26 @@ describe("GitHub workflows", () => {
         assert.strictEqual(pulumiStep(wf.jobs.prod).with.policyPacks, "policy");
     });
 
-    it("drift: scheduled refresh-preview that expects no changes, and opens an issue when it fails", () => {
+    it("drift: scheduled refresh preview that writes no state and expects no changes, and opens an issue when it fails", () => {
         const wf = load("drift.yml");
         assert.ok(wf.on.schedule[0].cron);
-        const p = pulumiStep(wf.jobs.drift).with;
-        assert.deepStrictEqual([p.command, p.refresh, p["expect-no-changes"]], ["preview", true, true]);
-        assert.ok(steps(wf.jobs.drift).some((s) => s.if === "failure()" && /gh issue create/.test(s.run)));
+        const drift = steps(wf.jobs.drift);
+        // pulumi/actions' `refresh: true` runs `pulumi refresh --yes` (which writes the refreshed state)
+        // before its command: the drift job does not use it.
+        assert.strictEqual(pulumiStep(wf.jobs.drift), undefined);
+        // The steps that run the CLI (the issue's text also names a pulumi command).
+        const commands = drift.map((s) => String(s.run ?? "").trim()).filter((r) => /^pulumi\s/.test(r));
+        assert.strictEqual(commands.length, 1, `one pulumi command, found: ${JSON.stringify(commands)}`);
+        const args = commands[0].split(/\s+/);
+        assert.deepStrictEqual(args.slice(0, 2), ["pulumi", "refresh"]);
+        for (const flag of ["--preview-only", "--expect-no-changes", "--run-program", "--non-interactive", "--stack"]) {
+            assert.ok(args.includes(flag), `drift check lacks ${flag}: ${commands[0]}`);
+        }
+        for (const flag of ["--yes", "-y", "--skip-preview", "-f"]) {
+            assert.ok(!args.includes(flag), `drift check would write the state (${flag}): ${commands[0]}`);
+        }
+        // The CLI it runs is the one the toolchain pins.
+        assert.ok(drift.some((s) => /versions\.sh/.test(s.run ?? "") && /--version "\$PULUMI_VERSION"/.test(s.run ?? "")));
+        assert.ok(drift.some((s) => s.if === "failure()" && /gh issue create/.test(s.run)));
     });
 });

@@ -24,7 +24,7 @@ import (
 )
 
 // version is reported to the engine as the plugin's version; the build stamps PULUMI_VERSION.
-var version = "3.260.0"
+var version = "3.276.0"
 
 func main() {
 	// The engine passes `[--logtostderr] [-v=N] [--tracing URL] <engine address>`; the logging

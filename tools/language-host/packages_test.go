@@ -22,7 +22,7 @@ func TestRequiredPluginsScansScopedNestedAndLinkedPackages(t *testing.T) {
 	program := t.TempDir()
 	nm := filepath.Join(program, "node_modules")
 	writePackage(t, program, `{"name":"program"}`)
-	writePackage(t, filepath.Join(nm, "@pulumi", "pulumi"), `{"name":"@pulumi/pulumi","version":"3.260.0"}`)
+	writePackage(t, filepath.Join(nm, "@pulumi", "pulumi"), `{"name":"@pulumi/pulumi","version":"3.276.0"}`)
 	writePackage(t, filepath.Join(nm, "@pulumi", "kubernetes"),
 		`{"name":"@pulumi/kubernetes","version":"4.25.0","pulumi":{"resource":true,"name":"kubernetes"}}`)
 	// The same plugin again, nested under another package: reported once.

@@ -2,7 +2,7 @@
 # The npm side (package.json) must agree: PULUMI_VERSION == @pulumi/pulumi,
 # KUBERNETES_PROVIDER_VERSION == @pulumi/kubernetes, RANDOM_PROVIDER_VERSION == @pulumi/random.
 NODE_VERSION=22.23.3
-PULUMI_VERSION=3.260.0
+PULUMI_VERSION=3.276.0
 KUBERNETES_PROVIDER_VERSION=4.25.0
 # pulumi-kubernetes publishes no provider/v4 tags; this is the provider module at the v4.25.0 release.
 KUBERNETES_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199

@@ -36,6 +36,8 @@ describe("GitHub workflows", () => {
         assert.strictEqual(p.policyPacks, "policy");
         assert.strictEqual(p["comment-on-pr"], true);
         assert.strictEqual(p["edit-pr-comment"], true);
+        // A pull request writes no stack's state: pulumi/actions' `refresh: true` would run `pulumi refresh --yes`.
+        assert.ok(!p.refresh, "the PR preview refreshes (and so writes) the stacks' state");
     });
 
     it("main: staging first, then prod behind the production environment's approval", () => {

@@ -1,12 +1,16 @@
-import { SECRET_DATA_KEYS, SecretKey } from "../contract";
+import { ENVIRONMENTS, SECRET_DATA_KEYS, SecretKey } from "../contract";
+import * as rules from "./rules";
+import { DEFAULTS } from "../components/tradingBot/args";
 
 /**
  * Every configuration key of the `trading-bot` namespace: its type, default and meaning.
  *
  * This table is the single source of truth. `Pulumi.yaml` declares the same keys with the same
  * types, defaults and descriptions (a unit test keeps the two in step), so the Pulumi CLI checks
- * types early and `pulumi config` shows the documentation; `settings.ts` then validates values
- * and relations between keys in one place.
+ * types early and `pulumi config` shows the documentation. Each entry also says what a valid value
+ * is (check, range, oneOf, decimal, itemCheck): `settings.ts` reads every key through it, so a
+ * key's type, default, meaning and validity live here alone; relations between keys are the
+ * bot's named rules (components/tradingBot/rules.ts, BOT_RULES).
  */
 export const PROJECT = "trading-bot";
 
@@ -25,6 +29,17 @@ export interface KeySpec {
     secret?: boolean;
     /** Type of the items of an array (default: string). */
     items?: "string" | "object";
+    /** What a valid value is, checked on its own (relations between keys are BOT_RULES'): */
+    /** a string's format, */
+    check?: rules.Check;
+    /** an integer's range (inclusive), */
+    range?: readonly [number, number];
+    /** the values a string may take, */
+    oneOf?: readonly string[];
+    /** a decimal's bounds (stored as a string), */
+    decimal?: { above: number; atMost?: number; below?: number };
+    /** or the format of each item of a list. */
+    itemCheck?: rules.Check;
 }
 
 export const CONFIG_KEYS = {
@@ -36,31 +51,31 @@ export const CONFIG_KEYS = {
 
     // --- Where and what ---------------------------------------------------------------------
     environment: {
-        type: "string", default: "dev",
+        type: "string", default: DEFAULTS.environment, oneOf: ENVIRONMENTS,
         description: "Environment of this stack: dev, staging or prod. prod turns on the strict rules (pinned images, TLS to the database, external databases, no testnet).",
     },
     kubeContext: {
-        type: "string", default: "",
+        type: "string", default: "", check: rules.optional(rules.contextName),
         description: "Name of the kubeconfig context of the target cluster. Required: the program never uses the ambient current context.",
     },
     kubeconfig: {
-        type: "string", default: "",
+        type: "string", default: "", check: rules.any,
         description: "Path of the kubeconfig file (relative to the project) holding kubeContext. Empty: $KUBECONFIG or ~/.kube/config.",
     },
     clusterIdentifier: {
-        type: "string", default: "",
+        type: "string", default: "", check: rules.optional(rules.dns1123Subdomain),
         description: "Identity of the target cluster for the Kubernetes provider. Only a change of this value replaces the provider (and so every object of the stack): change it only to move the stack to another cluster. A new kubeconfig, context name, API server address or CA for the same cluster is an in-place update. Empty: the stack's name.",
     },
     renderYamlToDirectory: {
-        type: "string", default: "",
+        type: "string", default: "", check: rules.any,
         description: "Set by `npm run render`: write the manifests as YAML into this directory instead of deploying (GitOps). Requires existingSecret, so no secret value is ever written.",
     },
     name: {
-        type: "string", default: "trading-bot",
+        type: "string", default: "trading-bot", check: rules.dns1035Label(40),
         description: "Name of the bot; prefixes every Kubernetes object it owns (DNS-1035 label, at most 40 characters).",
     },
     namespace: {
-        type: "string", default: "trading-bot",
+        type: "string", default: "trading-bot", check: rules.dns1123Label(63),
         description: "Namespace to deploy into (DNS-1123 label).",
     },
     createNamespace: {
@@ -70,256 +85,256 @@ export const CONFIG_KEYS = {
 
     // --- Image ------------------------------------------------------------------------------
     imageRepository: {
-        type: "string", default: "ghcr.io/example/trading-bot",
+        type: "string", default: DEFAULTS.image.repository, check: rules.imageRepository,
         description: "Container image repository of the bot.",
     },
     imageTag: {
-        type: "string", default: "1.0.0",
+        type: "string", default: DEFAULTS.image.tag, check: rules.imageTag,
         description: "Image tag. prod refuses `latest` and an empty tag unless imageDigest is set.",
     },
     imageDigest: {
-        type: "string", default: "",
+        type: "string", default: DEFAULTS.image.digest, check: rules.imageDigest,
         description: "Image digest (sha256:<64 hex>). When set it pins the image and wins over imageTag.",
     },
     imagePullPolicy: {
-        type: "string", default: "IfNotPresent",
+        type: "string", default: DEFAULTS.image.pullPolicy, oneOf: ["Always", "IfNotPresent", "Never"],
         description: "Image pull policy: Always, IfNotPresent or Never.",
     },
     imagePullSecrets: {
-        type: "array", default: [],
+        type: "array", default: [...DEFAULTS.image.pullSecrets], itemCheck: rules.dns1123Subdomain,
         description: "Names of existing docker-registry Secrets in the namespace, for a private registry.",
     },
 
     // --- Workload ---------------------------------------------------------------------------
     replicas: {
-        type: "integer", default: 1,
+        type: "integer", default: DEFAULTS.replicas, range: [1, 20],
         description: "Number of bot pods when autoscaling is off (1 to 20). More than 1 requires leaderElectionEnabled.",
     },
     autoscalingEnabled: {
-        type: "boolean", default: false,
+        type: "boolean", default: DEFAULTS.autoscaling.enabled,
         description: "Let a HorizontalPodAutoscaler own the replica count. Requires leaderElectionEnabled.",
     },
     autoscalingMinReplicas: {
-        type: "integer", default: 1,
+        type: "integer", default: DEFAULTS.autoscaling.minReplicas, range: [1, 50],
         description: "Lowest replica count the autoscaler may choose.",
     },
     autoscalingMaxReplicas: {
-        type: "integer", default: 5,
+        type: "integer", default: DEFAULTS.autoscaling.maxReplicas, range: [1, 50],
         description: "Highest replica count the autoscaler may choose (at most 50).",
     },
     targetCPUUtilizationPercentage: {
-        type: "integer", default: 70,
+        type: "integer", default: DEFAULTS.autoscaling.targetCPU, range: [1, 100],
         description: "Average CPU utilisation (% of request) the autoscaler aims for.",
     },
     targetMemoryUtilizationPercentage: {
-        type: "integer", default: 80,
+        type: "integer", default: DEFAULTS.autoscaling.targetMemory, range: [1, 100],
         description: "Average memory utilisation (% of request) the autoscaler aims for.",
     },
     cpuRequest: {
-        type: "string", default: "250m",
+        type: "string", default: DEFAULTS.resources.cpuRequest, check: rules.cpuQuantity,
         description: "CPU request of the bot container (Kubernetes quantity, e.g. 250m).",
     },
     memoryRequest: {
-        type: "string", default: "512Mi",
+        type: "string", default: DEFAULTS.resources.memoryRequest, check: rules.memoryQuantity,
         description: "Memory request of the bot container (Kubernetes quantity, e.g. 512Mi).",
     },
     cpuLimit: {
-        type: "string", default: "",
+        type: "string", default: "", check: rules.optional(rules.cpuQuantity),
         description: "CPU limit. Empty: equal to cpuRequest.",
     },
     memoryLimit: {
-        type: "string", default: "",
+        type: "string", default: "", check: rules.optional(rules.memoryQuantity),
         description: "Memory limit. Empty: equal to memoryRequest (a bot must not be OOM-killed for using what it asked for).",
     },
     containerPort: {
-        type: "integer", default: 8000,
+        type: "integer", default: DEFAULTS.containerPort, range: [1024, 65535],
         description: "Port of the bot's HTTP server (/health, /ready, /metrics) and of the Service.",
     },
     logLevel: {
-        type: "string", default: "info",
+        type: "string", default: DEFAULTS.logLevel, oneOf: ["debug", "info", "warning", "error"],
         description: "Log level: debug, info, warning or error.",
     },
     terminationGracePeriodSeconds: {
-        type: "integer", default: 60,
+        type: "integer", default: DEFAULTS.terminationGracePeriodSeconds, range: [10, 3600],
         description: "Seconds a stopping pod gets to cancel open orders and flush state (10 to 3600).",
     },
     preStopSleepSeconds: {
-        type: "integer", default: 10,
+        type: "integer", default: DEFAULTS.preStopSleepSeconds, range: [0, 300],
         description: "Seconds the preStop hook waits, so the pod leaves the Service before it gets SIGTERM. Less than terminationGracePeriodSeconds.",
     },
     rolloutTimeoutSeconds: {
-        type: "integer", default: 600,
+        type: "integer", default: DEFAULTS.rolloutTimeoutSeconds, range: [60, 3600],
         description: "How long `pulumi up` waits for a rollout before it fails (60 to 3600). Also the Deployment's progress deadline.",
     },
     leaderElectionEnabled: {
-        type: "boolean", default: false,
+        type: "boolean", default: DEFAULTS.leaderElection,
         description: "Give the bot a Lease so that only the leader trades. Required with more than one replica or autoscaling.",
     },
     highAvailability: {
-        type: "boolean", default: false,
+        type: "boolean", default: DEFAULTS.highAvailability,
         description: "Spread pods over nodes and zones (pod anti-affinity and topology spread constraints).",
     },
     nodeSelector: {
-        type: "array", default: [],
+        type: "array", default: [], itemCheck: rules.nodeSelectorItem,
         description: "Node labels every pod of the stack must run on, as key=value items (e.g. node-pool=trading).",
     },
     tolerations: {
-        type: "array", default: [],
+        type: "array", default: [], itemCheck: rules.tolerationItem,
         description: "Taints every pod of the stack tolerates, as key=value:Effect or key:Effect items (Effect: NoSchedule, PreferNoSchedule or NoExecute).",
     },
     networkPolicyEnabled: {
-        type: "boolean", default: false,
+        type: "boolean", default: DEFAULTS.networkPolicy.enabled,
         description: "Deny all traffic to and from the bot except ingress to its port from allowedIngressNamespaces, and egress to DNS, the databases (databaseEgressTo, redisEgressTo, or the in-cluster ones), the exchange (exchangeEgressCidrs) and, with leader election, the API server (apiServerEgressCidrs).",
     },
     allowedIngressNamespaces: {
-        type: "array", default: ["monitoring"],
+        type: "array", default: [...DEFAULTS.networkPolicy.allowedIngressNamespaces], itemCheck: rules.dns1123Label(63),
         description: "Namespaces allowed to reach the bot port when networkPolicyEnabled (the bot's own namespace always is).",
     },
     exchangeEgressCidrs: {
-        type: "array", default: ["0.0.0.0/0"],
+        type: "array", default: [...DEFAULTS.networkPolicy.exchangeEgressCidrs], itemCheck: rules.cidr,
         description: "CIDRs the bot may reach on port 443 (the exchange API) when networkPolicyEnabled.",
     },
 
     databaseEgressTo: {
-        type: "array", default: [],
+        type: "array", default: [], itemCheck: rules.egressPeer,
         description: "Where the external PostgreSQL is, for the bot's NetworkPolicy: IPv4 CIDRs (10.20.0.0/24) or namespaces (namespace:databases). Required with networkPolicyEnabled and external databases.",
     },
     redisEgressTo: {
-        type: "array", default: [],
+        type: "array", default: [], itemCheck: rules.egressPeer,
         description: "Where the external Redis is, for the bot's NetworkPolicy: IPv4 CIDRs (10.20.1.0/24) or namespaces (namespace:cache). Required with networkPolicyEnabled and external databases.",
     },
     apiServerEgressCidrs: {
-        type: "array", default: ["0.0.0.0/0"],
+        type: "array", default: [...DEFAULTS.networkPolicy.apiServerEgressCidrs], itemCheck: rules.cidr,
         description: "CIDRs of the Kubernetes API server's endpoints (ports 443 and 6443), which the bot reaches for its Lease when networkPolicyEnabled and leaderElectionEnabled.",
     },
 
     // --- Storage ----------------------------------------------------------------------------
     persistenceEnabled: {
-        type: "boolean", default: true,
+        type: "boolean", default: DEFAULTS.storage.enabled,
         description: "Keep trading data and logs on a PersistentVolumeClaim (otherwise an emptyDir).",
     },
     storageSize: {
-        type: "string", default: "5Gi",
+        type: "string", default: DEFAULTS.storage.size, check: rules.storageQuantity,
         description: "Size of the data volume (Kubernetes quantity, e.g. 20Gi).",
     },
     storageClass: {
-        type: "string", default: "standard",
+        type: "string", default: DEFAULTS.storage.className, check: rules.dns1123Subdomain,
         description: "StorageClass of the data volume.",
     },
     storageAccessMode: {
-        type: "string", default: "ReadWriteOnce",
+        type: "string", default: DEFAULTS.storage.accessMode, oneOf: ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"],
         description: "Access mode of the data volume: ReadWriteOnce, ReadWriteOncePod or ReadWriteMany. With several replicas, ReadWriteOnce(Pod) gives each replica a volume of its own (a StatefulSet); ReadWriteMany shares one volume between them (a Deployment) and needs a class that offers it (EFS, Filestore, Azure Files, NFS).",
     },
     backupEnabled: {
-        type: "boolean", default: false,
+        type: "boolean", default: DEFAULTS.storage.backup,
         description: "Annotate the data volume and pods for backups (Velero).",
     },
 
     // --- Ingress ----------------------------------------------------------------------------
     ingressEnabled: {
-        type: "boolean", default: false,
+        type: "boolean", default: DEFAULTS.ingress.enabled,
         description: "Expose the bot through an Ingress with TLS.",
     },
     ingressHost: {
-        type: "string", default: "",
+        type: "string", default: DEFAULTS.ingress.host, check: rules.optional(rules.hostname),
         description: "Host name of the Ingress. Required when ingressEnabled.",
     },
     ingressClassName: {
-        type: "string", default: "nginx",
+        type: "string", default: DEFAULTS.ingress.className, check: rules.dns1123Subdomain,
         description: "IngressClass of the Ingress.",
     },
     certManagerClusterIssuer: {
-        type: "string", default: "letsencrypt-prod",
+        type: "string", default: DEFAULTS.ingress.clusterIssuer, check: rules.dns1123Subdomain,
         description: "cert-manager ClusterIssuer that issues the Ingress certificate.",
     },
 
     // --- Dependencies -----------------------------------------------------------------------
     inClusterDatabases: {
-        type: "boolean", default: false,
+        type: "boolean", default: DEFAULTS.inClusterDatabases,
         description: "Run PostgreSQL and Redis in the namespace with generated passwords (dev and staging). prod uses external ones.",
     },
     postgresImage: {
-        type: "string", default: "postgres:17.6-alpine",
+        type: "string", default: "postgres:17.6-alpine", check: rules.imageReference,
         description: "Image of the in-cluster PostgreSQL (inClusterDatabases). It runs as UID/GID 70.",
     },
     redisImage: {
-        type: "string", default: "redis:7.4-alpine",
+        type: "string", default: "redis:7.4-alpine", check: rules.imageReference,
         description: "Image of the in-cluster Redis (inClusterDatabases). It runs as UID/GID 999.",
     },
     databaseHost: {
-        type: "string", default: "",
+        type: "string", default: "", check: rules.optional(rules.hostname),
         description: "PostgreSQL host. Required with external databases. With inClusterDatabases it names the in-cluster Service; empty: postgres.",
     },
     databasePort: {
-        type: "integer", default: 5432,
+        type: "integer", default: DEFAULTS.database.port, range: [1, 65535],
         description: "PostgreSQL port.",
     },
     databaseName: {
-        type: "string", default: "tradingbot",
+        type: "string", default: DEFAULTS.database.name, check: rules.identifier,
         description: "PostgreSQL database name.",
     },
     databaseUser: {
-        type: "string", default: "tradingbot",
+        type: "string", default: DEFAULTS.database.user, check: rules.identifier,
         description: "PostgreSQL user name.",
     },
     databaseSslMode: {
-        type: "string", default: "require",
+        type: "string", default: DEFAULTS.database.sslMode, oneOf: ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
         description: "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full. prod needs require or stricter.",
     },
     redisHost: {
-        type: "string", default: "",
+        type: "string", default: "", check: rules.optional(rules.hostname),
         description: "Redis host. Required with external databases. With inClusterDatabases it names the in-cluster Service; empty: redis.",
     },
     redisPort: {
-        type: "integer", default: 6379,
+        type: "integer", default: DEFAULTS.redis.port, range: [1, 65535],
         description: "Redis port.",
     },
     redisTls: {
-        type: "boolean", default: false,
+        type: "boolean", default: DEFAULTS.redis.tls,
         description: "Talk to Redis over TLS (managed Redis: ElastiCache, Memorystore, Azure Cache). Required in prod.",
     },
     redisTlsServerName: {
-        type: "string", default: "",
+        type: "string", default: DEFAULTS.redis.tlsServerName, check: rules.optional(rules.hostname),
         description: "Name the Redis server's certificate must carry, when it differs from redisHost (e.g. behind a private endpoint). Empty: redisHost.",
     },
     redisTlsCaCert: {
-        type: "string", default: "",
+        type: "string", default: DEFAULTS.redis.tlsCaCert, check: rules.optional(rules.pemCertificate),
         description: "PEM CA certificate(s) that sign the Redis server's certificate, for a private CA. Empty: the image's system trust store.",
     },
     redisDb: {
-        type: "integer", default: 0,
+        type: "integer", default: DEFAULTS.redis.db, range: [0, 15],
         description: "Redis database index (0 to 15).",
     },
 
     // --- Trading ----------------------------------------------------------------------------
     tradingEnabled: {
-        type: "boolean", default: false,
+        type: "boolean", default: DEFAULTS.trading.enabled,
         description: "Let the bot place real orders. Requires the Binance keys.",
     },
     maxPositions: {
-        type: "integer", default: 3,
+        type: "integer", default: DEFAULTS.trading.maxPositions, range: [1, 100],
         description: "Most positions open at once (1 to 100).",
     },
     riskPerTrade: {
-        type: "string", default: "0.02",
+        type: "string", default: String(DEFAULTS.trading.riskPerTrade), decimal: { above: 0, atMost: 0.1 },
         description: "Fraction of the account risked per trade, a decimal with 0 < value <= 0.1.",
     },
     stopLossPercentage: {
-        type: "string", default: "0.02",
+        type: "string", default: String(DEFAULTS.trading.stopLossPercentage), decimal: { above: 0, below: 1 },
         description: "Stop loss as a fraction of the entry price, a decimal in (0, 1).",
     },
     takeProfitPercentage: {
-        type: "string", default: "0.04",
+        type: "string", default: String(DEFAULTS.trading.takeProfitPercentage), decimal: { above: 0, below: 1 },
         description: "Take profit as a fraction of the entry price, a decimal in (0, 1), greater than stopLossPercentage.",
     },
     exchangeEndpoint: {
-        type: "string", default: "",
+        type: "string", default: "", check: rules.optional(rules.httpsUrl),
         description: "Binance REST endpoint (https URL). Empty: the testnet outside prod, the live API in prod.",
     },
 
     // --- Secrets ----------------------------------------------------------------------------
     existingSecret: {
-        type: "string", default: "",
+        type: "string", default: DEFAULTS.existingSecret, check: rules.optional(rules.dns1123Subdomain),
         description: "Name of an existing Secret (Sealed Secrets, External Secrets, Vault...) with keys binance-api-key, binance-api-secret, database-password, redis-password. When set the stack creates no Secret.",
     },
     binanceApiKey: {

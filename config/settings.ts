@@ -91,77 +91,77 @@ function reportUnknownKeys(read: Reader, stack: string, raw: RawConfig): void {
 
 /** The bot's spec, each key checked on its own (relations between keys are BOT_RULES'). */
 function readBot(read: Reader): KnownBotSpec {
-    const environment = read.oneOf("environment", ["dev", "staging", "prod"]) as Environment;
+    const environment = read.oneOf("environment") as Environment;
     return {
-        name: read.string("name", rules.dns1035Label(40)),
-        namespace: read.string("namespace", rules.dns1123Label(63)),
+        name: read.string("name"),
+        namespace: read.string("namespace"),
         environment,
         image: {
-            repository: read.string("imageRepository", rules.imageRepository),
-            tag: read.string("imageTag", rules.imageTag),
-            digest: read.string("imageDigest", rules.imageDigest),
-            pullPolicy: read.oneOf("imagePullPolicy", ["Always", "IfNotPresent", "Never"]),
-            pullSecrets: read.stringArray("imagePullSecrets", rules.dns1123Subdomain),
+            repository: read.string("imageRepository"),
+            tag: read.string("imageTag"),
+            digest: read.string("imageDigest"),
+            pullPolicy: read.oneOf("imagePullPolicy"),
+            pullSecrets: read.stringArray("imagePullSecrets"),
         },
         ...readPods(read),
         ...readDatabases(read),
         trading: readTrading(read, environment),
-        existingSecret: read.string("existingSecret", rules.optional(rules.dns1123Subdomain)),
+        existingSecret: read.string("existingSecret"),
     };
 }
 
 /** How many pods, their resources, lifecycle, placement, storage and network. */
 function readPods(read: Reader) {
     const resources = {
-        cpuRequest: read.string("cpuRequest", rules.cpuQuantity),
-        memoryRequest: read.string("memoryRequest", rules.memoryQuantity),
-        cpuLimit: read.string("cpuLimit", rules.optional(rules.cpuQuantity)),
-        memoryLimit: read.string("memoryLimit", rules.optional(rules.memoryQuantity)),
+        cpuRequest: read.string("cpuRequest"),
+        memoryRequest: read.string("memoryRequest"),
+        cpuLimit: read.string("cpuLimit"),
+        memoryLimit: read.string("memoryLimit"),
     };
     resources.cpuLimit ||= resources.cpuRequest;
     resources.memoryLimit ||= resources.memoryRequest;
     return {
-        replicas: read.integer("replicas", 1, 20),
+        replicas: read.integer("replicas"),
         autoscaling: {
             enabled: read.boolean("autoscalingEnabled"),
-            minReplicas: read.integer("autoscalingMinReplicas", 1, 50),
-            maxReplicas: read.integer("autoscalingMaxReplicas", 1, 50),
-            targetCPU: read.integer("targetCPUUtilizationPercentage", 1, 100),
-            targetMemory: read.integer("targetMemoryUtilizationPercentage", 1, 100),
+            minReplicas: read.integer("autoscalingMinReplicas"),
+            maxReplicas: read.integer("autoscalingMaxReplicas"),
+            targetCPU: read.integer("targetCPUUtilizationPercentage"),
+            targetMemory: read.integer("targetMemoryUtilizationPercentage"),
         },
         resources,
-        containerPort: read.integer("containerPort", 1024, 65535),
-        logLevel: read.oneOf("logLevel", ["debug", "info", "warning", "error"]),
-        terminationGracePeriodSeconds: read.integer("terminationGracePeriodSeconds", 10, 3600),
-        preStopSleepSeconds: read.integer("preStopSleepSeconds", 0, 300),
-        rolloutTimeoutSeconds: read.integer("rolloutTimeoutSeconds", 60, 3600),
+        containerPort: read.integer("containerPort"),
+        logLevel: read.oneOf("logLevel"),
+        terminationGracePeriodSeconds: read.integer("terminationGracePeriodSeconds"),
+        preStopSleepSeconds: read.integer("preStopSleepSeconds"),
+        rolloutTimeoutSeconds: read.integer("rolloutTimeoutSeconds"),
         leaderElection: read.boolean("leaderElectionEnabled"),
         highAvailability: read.boolean("highAvailability"),
         placement: {
-            nodeSelector: Object.fromEntries(read.stringArray("nodeSelector", rules.nodeSelectorItem)
+            nodeSelector: Object.fromEntries(read.stringArray("nodeSelector")
                 .map((item) => item.split("=") as [string, string])),
-            tolerations: read.stringArray("tolerations", rules.tolerationItem).map(rules.parseToleration),
+            tolerations: read.stringArray("tolerations").map(rules.parseToleration),
         },
         storage: {
             enabled: read.boolean("persistenceEnabled"),
-            size: read.string("storageSize", rules.storageQuantity),
-            className: read.string("storageClass", rules.dns1123Subdomain),
-            accessMode: read.oneOf("storageAccessMode", ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]),
+            size: read.string("storageSize"),
+            className: read.string("storageClass"),
+            accessMode: read.oneOf("storageAccessMode"),
             backup: read.boolean("backupEnabled"),
         },
         ingress: {
             enabled: read.boolean("ingressEnabled"),
-            host: read.string("ingressHost", rules.optional(rules.hostname)),
-            className: read.string("ingressClassName", rules.dns1123Subdomain),
-            clusterIssuer: read.string("certManagerClusterIssuer", rules.dns1123Subdomain),
+            host: read.string("ingressHost"),
+            className: read.string("ingressClassName"),
+            clusterIssuer: read.string("certManagerClusterIssuer"),
         },
         networkPolicy: {
             enabled: read.boolean("networkPolicyEnabled"),
-            allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces", rules.dns1123Label(63)),
-            exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs", rules.cidr),
-            databaseEgressTo: read.stringArray("databaseEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
-            redisEgressTo: read.stringArray("redisEgressTo", rules.egressPeer).map(rules.parseEgressPeer),
-            apiServerEgressCidrs: read.stringArray("apiServerEgressCidrs", rules.cidr),
+            allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces"),
+            exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs"),
+            databaseEgressTo: read.stringArray("databaseEgressTo").map(rules.parseEgressPeer),
+            redisEgressTo: read.stringArray("redisEgressTo").map(rules.parseEgressPeer),
+            apiServerEgressCidrs: read.stringArray("apiServerEgressCidrs"),
         },
     };
 }
@@ -173,19 +173,19 @@ function readDatabases(read: Reader) {
     return {
         inClusterDatabases,
         database: {
-            host: read.string("databaseHost", rules.optional(rules.hostname)) || inCluster(IN_CLUSTER_HOSTS.databaseHost),
-            port: read.integer("databasePort", 1, 65535),
-            name: read.string("databaseName", rules.identifier),
-            user: read.string("databaseUser", rules.identifier),
-            sslMode: read.oneOf("databaseSslMode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+            host: read.string("databaseHost") || inCluster(IN_CLUSTER_HOSTS.databaseHost),
+            port: read.integer("databasePort"),
+            name: read.string("databaseName"),
+            user: read.string("databaseUser"),
+            sslMode: read.oneOf("databaseSslMode"),
         },
         redis: {
-            host: read.string("redisHost", rules.optional(rules.hostname)) || inCluster(IN_CLUSTER_HOSTS.redisHost),
-            port: read.integer("redisPort", 1, 65535),
-            db: read.integer("redisDb", 0, 15),
+            host: read.string("redisHost") || inCluster(IN_CLUSTER_HOSTS.redisHost),
+            port: read.integer("redisPort"),
+            db: read.integer("redisDb"),
             tls: read.boolean("redisTls"),
-            tlsServerName: read.string("redisTlsServerName", rules.optional(rules.hostname)),
-            tlsCaCert: read.string("redisTlsCaCert", rules.optional(rules.pemCertificate)),
+            tlsServerName: read.string("redisTlsServerName"),
+            tlsCaCert: read.string("redisTlsCaCert"),
         },
     };
 }
@@ -193,11 +193,11 @@ function readDatabases(read: Reader) {
 function readTrading(read: Reader, environment: Environment): KnownBotSpec["trading"] {
     return {
         enabled: read.boolean("tradingEnabled"),
-        maxPositions: read.integer("maxPositions", 1, 100),
-        riskPerTrade: read.decimal("riskPerTrade", { above: 0, atMost: 0.1 }, "0.02"),
-        stopLossPercentage: read.decimal("stopLossPercentage", { above: 0, below: 1 }, "0.02"),
-        takeProfitPercentage: read.decimal("takeProfitPercentage", { above: 0, below: 1 }, "0.04"),
-        exchangeEndpoint: read.string("exchangeEndpoint", rules.optional(rules.httpsUrl))
+        maxPositions: read.integer("maxPositions"),
+        riskPerTrade: read.decimal("riskPerTrade"),
+        stopLossPercentage: read.decimal("stopLossPercentage"),
+        takeProfitPercentage: read.decimal("takeProfitPercentage"),
+        exchangeEndpoint: read.string("exchangeEndpoint")
             || (environment === "prod" ? EXCHANGE.live : EXCHANGE.testnet),
     };
 }
@@ -210,13 +210,13 @@ function readStackConcerns(read: Reader, stack: string, raw: RawConfig, bot: Kno
                 `pulumi config set --secret trading-bot:${key} <value>`, "[plain text, not shown]");
         }
     }
-    const renderYamlToDirectory = read.string("renderYamlToDirectory", rules.any);
+    const renderYamlToDirectory = read.string("renderYamlToDirectory");
     if (renderYamlToDirectory && !bot.existingSecret) {
         read.problem("existingSecret",
             "is required to render manifests: rendered files must not contain secret values, so the Secret has to come from Sealed Secrets, External Secrets, Vault or kubectl",
             `npm run render -- --stack ${stack} --existing-secret <name> <dir> (or pulumi config set trading-bot:existingSecret <name> --stack ${stack})`, '""');
     }
-    const kubeContext = read.string("kubeContext", rules.optional(rules.contextName));
+    const kubeContext = read.string("kubeContext");
     if (!kubeContext) {
         read.problem("kubeContext", "every stack names its target cluster explicitly; the ambient current context is never used",
             `pulumi config set trading-bot:kubeContext <context from 'kubectl config get-contexts'> --stack ${stack}`, "(not set)");
@@ -225,14 +225,14 @@ function readStackConcerns(read: Reader, stack: string, raw: RawConfig, bot: Kno
     return {
         stack,
         kubeContext,
-        kubeconfig: read.string("kubeconfig", rules.any),
-        clusterIdentifier: read.string("clusterIdentifier", rules.optional(rules.dns1123Subdomain)) || stack,
+        kubeconfig: read.string("kubeconfig"),
+        clusterIdentifier: read.string("clusterIdentifier") || stack,
         renderYamlToDirectory,
         createNamespace: read.boolean("createNamespace"),
         imageRef: image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`,
         databaseImages: {
-            postgres: read.string("postgresImage", rules.imageReference),
-            redis: read.string("redisImage", rules.imageReference),
+            postgres: read.string("postgresImage"),
+            redis: read.string("redisImage"),
         },
         secretsSet: Object.fromEntries(SECRET_KEYS.map((k) => [k, (raw[k] ?? "") !== ""])) as Record<SecretKey, boolean>,
     };
@@ -290,9 +290,16 @@ class Reader {
         return this.spec(key).default as unknown as T;
     }
 
-    string(key: ConfigKey, check: rules.Check): string {
+    /** The schema's part of what makes the key valid: a missing one is a bug in the schema (a unit test reads every key). */
+    private rule<K extends "check" | "range" | "oneOf" | "decimal" | "itemCheck">(key: ConfigKey, what: K): NonNullable<KeySpec[K]> {
+        const rule = this.spec(key)[what];
+        if (rule === undefined) throw new Error(`config/schema.ts: ${key} has no ${what}`);
+        return rule as NonNullable<KeySpec[K]>;
+    }
+
+    string(key: ConfigKey): string {
         const value = this.text(key);
-        const error = rules.placeholder(value) ?? check(value);
+        const error = rules.placeholder(value) ?? this.rule(key, "check")(value);
         if (error) {
             this.problem(key, error.message, `pulumi config set trading-bot:${key} ${error.example}`);
             return this.fallback(key);
@@ -300,7 +307,8 @@ class Reader {
         return value;
     }
 
-    oneOf(key: ConfigKey, allowed: string[]): string {
+    oneOf(key: ConfigKey): string {
+        const allowed = this.rule(key, "oneOf");
         const value = this.text(key);
         if (!allowed.includes(value)) {
             this.problem(key, `must be one of ${allowed.join(", ")}`, `pulumi config set trading-bot:${key} ${allowed[0]}`);
@@ -318,7 +326,8 @@ class Reader {
         return value === "true";
     }
 
-    integer(key: ConfigKey, min: number, max: number): number {
+    integer(key: ConfigKey): number {
+        const [min, max] = this.rule(key, "range");
         const value = this.text(key);
         const parsed = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
         if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
@@ -329,7 +338,9 @@ class Reader {
         return parsed;
     }
 
-    decimal(key: ConfigKey, bounds: { above: number; atMost?: number; below?: number }, example: string): number {
+    decimal(key: ConfigKey): number {
+        const bounds = this.rule(key, "decimal");
+        const example = String(this.spec(key).default);
         const value = this.text(key);
         const parsed = /^\s*\d*\.?\d+(e-?\d+)?\s*$/i.test(value) ? Number(value) : NaN;
         const upperOk = bounds.atMost !== undefined ? parsed <= bounds.atMost : parsed < (bounds.below ?? Infinity);
@@ -343,7 +354,8 @@ class Reader {
         return parsed;
     }
 
-    stringArray(key: ConfigKey, check: rules.Check): string[] {
+    stringArray(key: ConfigKey): string[] {
+        const check = this.rule(key, "itemCheck");
         const value = this.raw[key];
         if (value === undefined) return this.fallback(key);
         let parsed: unknown;

@@ -58,3 +58,22 @@ describe("generated documentation", () => {
         assert.strictEqual(readmeWithTable(readme), readme, "README.md is out of date: run npm run docs");
     });
 });
+
+describe("config/schema.ts says what a valid value of each key is", () => {
+    const VALIDITY = ["check", "range", "oneOf", "decimal", "itemCheck"] as const;
+    for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec][]) {
+        // Booleans are true or false; secrets are never read as text; `bots` is parsed item by item.
+        if (spec.type === "boolean" || spec.secret || key === "bots") continue;
+        it(`${key}: one validity rule, fitting its type, that accepts its default`, () => {
+            const given = VALIDITY.filter((v) => spec[v] !== undefined);
+            assert.strictEqual(given.length, 1, `${key} has ${given.join(", ") || "no validity rule"}`);
+            const expected = { integer: ["range"], array: ["itemCheck"], string: ["check", "oneOf", "decimal"] }[spec.type as string];
+            assert.ok(expected?.includes(given[0]), `${key} (${spec.type}) has ${given[0]}`);
+            const d = spec.default;
+            if (spec.range) assert.ok(Number(d) >= spec.range[0] && Number(d) <= spec.range[1]);
+            if (spec.oneOf) assert.ok(spec.oneOf.includes(String(d)));
+            if (spec.check) assert.strictEqual(spec.check(String(d)), undefined);
+            if (spec.itemCheck) (d as string[]).forEach((item) => assert.strictEqual(spec.itemCheck!(item), undefined, item));
+        });
+    }
+});

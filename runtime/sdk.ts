@@ -2,7 +2,7 @@
  * The private parts of the Pulumi Node SDK the program relies on, all here, each with a fallback
  * that keeps deploys working when an SDK upgrade moves or removes it. test/unit/sdk.test.ts checks
  * every one against the installed SDK and fails loudly, naming what went, on the upgrade that
- * breaks it. (runtime/register.js defers an SDK dependency, the TypeScript compiler, at load time:
+ * breaks it. (runtime/start.js defers an SDK dependency, the TypeScript compiler, at load time:
  * the same test checks that the SDK still has it; without it the loader simply defers nothing.)
  */
 

@@ -26,7 +26,7 @@ export function programFiles(root = PROJECT_DIR): string[] {
         const relative = path.relative(root, file);
         if (files.has(relative)) continue;
         files.add(relative);
-        if (!file.endsWith(".ts")) continue;
+        if (!/\.(ts|js)$/.test(file)) continue;
         for (const imported of ts.preProcessFile(fs.readFileSync(file, "utf8"), true, true).importedFiles) {
             if (!imported.fileName.startsWith(".")) continue; // a package from node_modules
             pending.push(resolveLocal(path.resolve(path.dirname(file), imported.fileName), file));
@@ -37,7 +37,7 @@ export function programFiles(root = PROJECT_DIR): string[] {
 
 /** `./x` as node and the loader resolve it: x.ts, x/index.ts, or the file itself. */
 function resolveLocal(target: string, from: string): string {
-    for (const candidate of [`${target}.ts`, path.join(target, "index.ts"), target]) {
+    for (const candidate of [`${target}.ts`, `${target}.js`, path.join(target, "index.ts"), target]) {
         if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
     }
     throw new Error(`${from} imports ${target}, which is not a file of the project`);

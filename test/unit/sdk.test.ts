@@ -1,5 +1,5 @@
 /**
- * The Pulumi SDK's private parts the program relies on (runtime/sdk.ts, runtime/register.js): each
+ * The Pulumi SDK's private parts the program relies on (runtime/sdk.ts, runtime/start.js): each
  * is checked against the installed SDK, so the upgrade that removes one fails here, by name,
  * and each fallback is shown to keep working without it.
  */
@@ -53,8 +53,8 @@ describe(`the Pulumi SDK's private parts the program uses (@pulumi/pulumi ${SDK_
         }
     });
 
-    it("the module runtime/register.js loads lazily is still a dependency the SDK requires", () => {
-        const loader = fs.readFileSync(path.join(ROOT, "runtime", "register.js"), "utf8");
+    it("the module runtime/start.js loads lazily is still a dependency the SDK requires", () => {
+        const loader = fs.readFileSync(path.join(ROOT, "runtime", "start.js"), "utf8");
         const deferred = [...loader.matchAll(/^deferSdkDependency\("([^"]+)"/gm)].map((m) => m[1]);
         assert.deepStrictEqual(deferred, ["./typescript-shim"]);
         const sources = fs.readdirSync(SDK, { recursive: true }).map(String)
@@ -62,10 +62,10 @@ describe(`the Pulumi SDK's private parts the program uses (@pulumi/pulumi ${SDK_
             .map((f) => fs.readFileSync(path.join(SDK, f), "utf8"));
         for (const request of deferred) {
             assert.doesNotThrow(() => require.resolve(request, { paths: [SDK] }),
-                `@pulumi/pulumi ${SDK_VERSION} no longer has ${request}: runtime/register.js defers nothing for it (drop it there)`);
+                `@pulumi/pulumi ${SDK_VERSION} no longer has ${request}: runtime/start.js defers nothing for it (drop it there)`);
             const name = request.replace(/^\.\//, "");
             assert.ok(sources.some((s) => s.includes(`require("${request}")`) || s.includes(`require("./${name}")`) || s.includes(`require("../${name}")`)),
-                `@pulumi/pulumi ${SDK_VERSION} no longer requires ${request}: runtime/register.js defers a module nobody loads`);
+                `@pulumi/pulumi ${SDK_VERSION} no longer requires ${request}: runtime/start.js defers a module nobody loads`);
         }
     });
 });

@@ -6,6 +6,9 @@
 #   --eval-runs N    program evaluations under mocks per bot count, each in a fresh process (default 3)
 #   --unit-runs N    unit test suite and type-check runs (default 3)
 #   --skip-cluster | --skip-eval | --skip-unit   leave a part out
+#   --loaders L,...  evaluate under each TypeScript loader, interleaved, cold and warm cache: register
+#                    (runtime/register.js), tsx, tsx-cjs, swc, strip (node's own), js (precompiled),
+#                    each optionally +start (runtime/start.js first); e.g. register,tsx,swc,strip
 # Like `npm start`, it first installs or builds whatever is missing and starts the local cluster.
 # Every cluster run uses its own namespace (bench-pulumi-*, bench-kubectl-*) and a scratch copy of
 # the project with its own Pulumi file backend, and cleans up after itself.
@@ -15,7 +18,7 @@ set -euo pipefail
 cd "$PROJECT_ROOT"
 
 case " $* " in
-  *" -h "* | *" --help "*) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *" -h "* | *" --help "*) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 
 bash tools/install-node-modules.sh

@@ -4,7 +4,8 @@
  *   1. cold deploy: `pulumi up --stack dev` from nothing to every resource ready, against the floor
  *      `kubectl apply -f <the same stack rendered to YAML>` + `kubectl rollout status`;
  *   2. no-op check: `pulumi preview` of the up-to-date stack, against `kubectl diff -f`;
- *   3. program evaluation alone, under mocks, for 1, 10 and 100 bots in one stack;
+ *   3. program evaluation alone, under mocks, for 1, 10 and 100 bots in one stack; with --loaders,
+ *      once per TypeScript loader (interleaved), from a cold and a warm cache;
  *   4. the unit test suite's wall time (and the type-check's);
  * plus, from runs with the engine's log on (-v=7), where the time goes. Prints Markdown.
  */
@@ -24,6 +25,8 @@ interface Options {
     cluster: boolean;
     evaluation: boolean;
     unit: boolean;
+    /** --loaders: the TypeScript loaders the evaluation compares (LOADERS); unset: register.js alone. */
+    loaders?: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -41,6 +44,7 @@ function parseOptions(argv: string[]): Options {
             case "--skip-cluster": o.cluster = false; break;
             case "--skip-eval": o.evaluation = false; break;
             case "--skip-unit": o.unit = false; break;
+            case "--loaders": o.loaders = parseLoaders(argv[++i] ?? ""); break;
             default: throw new Error(`unknown option ${argv[i]} (see npm run bench -- --help)`);
         }
     }
@@ -444,15 +448,20 @@ async function clusterBench(o: Options): Promise<ClusterSamples> {
 
 interface EvalSample {
     bots: number;
+    sdkMs: number;
     startMs: number;
     loadMs: number;
     evaluateMs: number;
     resources: number;
+    /** With --loaders: the loader, and whether its cache was cleared just before. */
+    loader?: string;
+    cache?: "cold" | "warm";
 }
 
 const BOT_COUNTS = [1, 10, 100];
 
 async function evaluationBench(o: Options): Promise<EvalSample[]> {
+    if (o.loaders) return loaderBench(o, o.loaders);
     const samples: EvalSample[] = [];
     for (let r = 1; r <= o.evalRuns; r++) {
         for (const bots of BOT_COUNTS) {
@@ -465,6 +474,95 @@ async function evaluationBench(o: Options): Promise<EvalSample[]> {
         }
     }
     return samples;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3 with --loaders: the same evaluation under each TypeScript loader
+
+/**
+ * The ways node can load the program's TypeScript, by the name --loaders takes. `<name>+start`
+ * requires runtime/start.js first: node's code cache and the SDK's deferred modules, the part of
+ * register.js that is not about TypeScript.
+ */
+const LOADERS: Record<string, { what: string; args: () => string[] }> = {
+    register: { what: "runtime/register.js: TypeScript's transpileModule, output cached on disk by content (+start built in)", args: () => ["-r", path.join(PROJECT_DIR, "runtime", "register.js")] },
+    tsx: { what: "tsx as documented, `--import tsx` (esbuild; ESM and CommonJS hooks, transforms cached in $TMPDIR/tsx-<uid>)", args: () => ["--import", "tsx"] },
+    "tsx-cjs": { what: "tsx's CommonJS hooks only, `-r tsx/cjs`", args: () => ["-r", "tsx/cjs"] },
+    swc: { what: "`-r @swc-node/register` (SWC; transforms cached in $TMPDIR/swc-node-<uid>)", args: () => ["-r", "@swc-node/register"] },
+    strip: {
+        what: "node's own type stripping, no loader",
+        args: () => (process.features as { typescript?: string }).typescript ? [] : ["--experimental-strip-types"],
+    },
+    js: { what: "no loader: the program precompiled by `tsc -p tsconfig.json` (what any loader could at best reach)", args: () => [] },
+};
+
+function parseLoaders(list: string): string[] {
+    const names = list.split(",").map((n) => n.trim()).filter((n) => n);
+    for (const n of names) {
+        if (!LOADERS[n.replace(/\+start$/, "")]) throw new Error(`--loaders: unknown loader ${n} (known: ${Object.keys(LOADERS).join(", ")}, each optionally with +start)`);
+    }
+    if (names.length === 0) throw new Error("--loaders needs a comma-separated list, e.g. register,tsx,swc,strip");
+    return names;
+}
+
+/** Why a loader could not run the program (its first failure), by loader name. */
+const loaderFailures = new Map<string, string>();
+
+/**
+ * Every loader runs the same samples, interleaved (each round starts with the next loader, so that
+ * the machine's load hits them alike): per round, one cold start (its caches deleted just before:
+ * the transpile cache and node's code cache, in a scratch directory of its own), then 1, 10 and
+ * 100 bots warm. Each sample is a fresh process.
+ */
+async function loaderBench(o: Options, names: string[]): Promise<EvalSample[]> {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "trading-bot-bench-loaders-"));
+    try {
+        const compiled = names.some((n) => n.startsWith("js")) ? await precompile(path.join(scratch, "js")) : undefined;
+        const loaders = names.map((name) => {
+            const base = name.replace(/\+start$/, "");
+            const cache = path.join(scratch, "cache", name);
+            const env: NodeJS.ProcessEnv = { ...process.env, TRADING_BOT_CACHE: cache, TMPDIR: path.join(cache, "tmp") };
+            delete env.NODE_COMPILE_CACHE;
+            const start = name.endsWith("+start") ? ["-r", path.join(PROJECT_DIR, "runtime", "start.js")] : [];
+            const script = base === "js" ? path.join(compiled!, "tools", "bench", "evaluate.js") : path.join(__dirname, "evaluate.ts");
+            return { name, cache, env, args: [...start, ...LOADERS[base].args(), script] };
+        });
+        const samples: EvalSample[] = [];
+        for (let r = 1; r <= o.evalRuns; r++) {
+            const order = loaders.map((_, k) => loaders[(k + r - 1) % loaders.length]);
+            for (const [cache, bots] of [["cold", 1], ["warm", 1], ["warm", 10], ["warm", 100]] as const) {
+                for (const l of order) {
+                    if (loaderFailures.has(l.name)) continue;
+                    if (cache === "cold") fs.rmSync(l.cache, { recursive: true, force: true });
+                    fs.mkdirSync(l.env.TMPDIR!, { recursive: true });
+                    log(`evaluation ${r}/${o.evalRuns}: ${l.name}, ${bots} bot(s), ${cache} cache`);
+                    noteLoad();
+                    const p = await exec(NODE, [...l.args, String(bots)], { env: l.env });
+                    if (p.code !== 0) {
+                        const why = p.stderr.split("\n").find((line) => /Error|error:/.test(line))?.trim() ?? `exit ${p.code}`;
+                        loaderFailures.set(l.name, why.split(PROJECT_DIR + path.sep).join(""));
+                        log(`${l.name} fails, left out from now on: ${p.stderr.slice(-2000)}`);
+                        continue;
+                    }
+                    samples.push({ ...JSON.parse(p.stdout.trim().split("\n").pop()!), loader: l.name, cache });
+                }
+            }
+        }
+        return samples;
+    } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
+    }
+}
+
+/** The project compiled to JavaScript in `out` (type-check off), runnable from there by plain node. */
+async function precompile(out: string): Promise<string> {
+    log("precompiling the project with tsc for the js loader");
+    check("tsc", await exec(NODE, [path.join(PROJECT_DIR, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json", "--outDir", out, "--noCheck"]));
+    for (const f of fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi(\..+)?\.yaml$|^package\.json$/.test(f))) {
+        fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(out, f));
+    }
+    fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(out, "node_modules"));
+    return out;
 }
 
 async function unitBench(o: Options): Promise<{ unit: number[]; typecheck: number[]; tests: number }> {
@@ -487,28 +585,34 @@ async function unitBench(o: Options): Promise<{ unit: number[]; typecheck: numbe
 // ---------------------------------------------------------------------------------------------
 // Machine and versions
 
-async function environment(): Promise<Record<string, string>> {
+async function environment(o: Options): Promise<Record<string, string>> {
     const pkg = (dir: string) => {
         try { return JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).version as string; } catch { return "?"; }
     };
     const nm = (name: string) => pkg(path.join(PROJECT_DIR, "node_modules", name));
     const cli = (await exec(PULUMI, ["version"])).stdout.trim() || "?";
-    const kv = await kubectl(["version", "-o", "json"]);
-    let kubectlVersions = "?";
-    try {
-        const v = JSON.parse(kv.stdout);
-        kubectlVersions = `kubectl ${v.clientVersion?.gitVersion ?? "?"}, API server ${v.serverVersion?.gitVersion ?? "unreachable"}`;
-    } catch { /* reported as ? */ }
+    let kubectlVersions = "not used (--skip-cluster)";
+    if (o.cluster) {
+        const kv = await kubectl(["version", "-o", "json"]);
+        try {
+            const v = JSON.parse(kv.stdout);
+            kubectlVersions = `kubectl ${v.clientVersion?.gitVersion ?? "?"}, API server ${v.serverVersion?.gitVersion ?? "unreachable"}`;
+        } catch { kubectlVersions = "?"; }
+    }
     const pinned = fs.readFileSync(path.join(PROJECT_DIR, "tools/toolchain/versions.sh"), "utf8");
     const pin = (key: string) => new RegExp(`^${key}=(\\S+)`, "m").exec(pinned)?.[1] ?? "?";
     const cpus = os.cpus();
-    return {
+    const env: Record<string, string> = {
         machine: `${cpus.length} × ${cpus[0]?.model.trim() ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`,
         node: process.version,
         pulumi: `CLI ${cli}, @pulumi/pulumi ${nm("@pulumi/pulumi")}, @pulumi/kubernetes ${nm("@pulumi/kubernetes")} (provider ${pin("KUBERNETES_PROVIDER_VERSION")}), @pulumi/random ${nm("@pulumi/random")}, @pulumi/policy ${pkg(path.join(POLICY_PACK, "node_modules/@pulumi/policy"))}`,
         typescript: `typescript ${nm("typescript")}, mocha ${nm("mocha")}`,
         cluster: `${kubectlVersions}, etcd ${pin("ETCD_VERSION")}, kwok ${pin("KWOK_VERSION")} (fake nodes)`,
     };
+    if (o.loaders) {
+        env.loaders = ["tsx", "esbuild", "@swc-node/register", "@swc/core"].map((n) => `${n} ${nm(n)}`).join(", ");
+    }
+    return env;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,9 +628,12 @@ const medianOf = (ts: Timeline[], f: (t: Timeline) => number | undefined) => {
     return xs.length ? stat(xs).median : undefined;
 };
 
-function report(env: Record<string, string>, c: ClusterSamples | undefined, e: EvalSample[] | undefined,
-    u: { unit: number[]; typecheck: number[]; tests: number } | undefined, startedAt: Date, loadBefore: number[], loadAfter: number[]): string {
+function report(env: Record<string, string>, c: ClusterSamples | undefined, all: EvalSample[] | undefined,
+    u: { unit: number[]; typecheck: number[]; tests: number } | undefined, startedAt: Date, loadBefore: number[], loadAfter: number[],
+    loaders: string[] | undefined): string {
     const lines: string[] = [];
+    // The figures of section 3: the first loader's warm samples (register.js when not asked otherwise).
+    const e = all?.filter((x) => x.cache !== "cold" && (x.loader ?? "register") === (loaders?.[0] ?? "register"));
     const load = stat(loads);
     lines.push(`Benchmark of ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC, ${((Date.now() - startedAt.getTime()) / 60000).toFixed(1)} min.`);
     lines.push("");
@@ -534,6 +641,7 @@ function report(env: Record<string, string>, c: ClusterSamples | undefined, e: E
     lines.push(`- Node ${env.node}; ${env.typescript}`);
     lines.push(`- Pulumi ${env.pulumi}`);
     lines.push(`- cluster: ${env.cluster}`);
+    if (env.loaders) lines.push(`- loaders: ${env.loaders}`);
     lines.push("");
     lines.push(row("figure", "runs", "min", "median", "max"));
     lines.push(row("---", "---:", "---:", "---:", "---:"));
@@ -545,7 +653,7 @@ function report(env: Record<string, string>, c: ClusterSamples | undefined, e: E
         lines.push(row("2. no-op check with the policy pack (what `npm run check` runs)", ...fmtStat(stat(c.previewPolicy))));
         lines.push(row("2. floor: `kubectl diff -f`", ...fmtStat(stat(c.diff))));
     }
-    if (e) {
+    if (e?.length) {
         for (const bots of BOT_COUNTS) {
             const xs = e.filter((x) => x.bots === bots);
             lines.push(row(`3. program evaluation under mocks, ${bots} bot${bots > 1 ? "s" : ""} (${xs[0]?.resources} resources)`, ...fmtStat(stat(xs.map((x) => x.evaluateMs / 1000)))));
@@ -578,7 +686,7 @@ function report(env: Record<string, string>, c: ClusterSamples | undefined, e: E
                 `Deployments in flight at once: ${t.deploymentsAtOnce[0]} of ${t.deploymentsAtOnce[1]}; Services: ${t.servicesAtOnce[0]} of ${t.servicesAtOnce[1]}`, all ? "yes" : "no"));
         }
     }
-    if (e) {
+    if (e?.length) {
         const med = (bots: number) => stat(e.filter((x) => x.bots === bots).map((x) => x.evaluateMs)).median;
         const [one, ten, hundred] = BOT_COUNTS.map(med);
         lines.push(row("evaluation of 100 bots < 3 s", sec(hundred / 1000), hundred < 3000 ? "yes" : "no"));
@@ -613,18 +721,54 @@ function report(env: Record<string, string>, c: ClusterSamples | undefined, e: E
         lines.push(`Notes: ${extra.join("; ")}.`);
         lines.push("");
     }
-    if (e) {
+    if (e?.length) {
         const st = stat(e.map((x) => x.startMs / 1000));
         const load = stat(e.map((x) => x.loadMs / 1000));
         lines.push(`Under mocks, a fresh process takes ${sec(st.median)} (median over all bot counts) from its start to the first resource ` +
             `registered, ${sec(load.median)} of it until the program's modules are loaded (node, the SDK, the providers' packages).`);
         lines.push("");
     }
+    if (all && loaders) lines.push(...loaderReport(all, loaders));
     if (retries.length) {
         lines.push(`Runs repeated because the API server was unreachable (someone else's failure test): ${retries.join("; ")}.`);
         lines.push("");
     }
     return lines.join("\n");
+}
+
+/** --loaders: one table, every figure per loader, with its median's ratio to register.js's. */
+function loaderReport(e: EvalSample[], names: string[]): string[] {
+    const base = names.includes("register") ? "register" : names[0];
+    const figures: [string, (x: EvalSample) => boolean, (x: EvalSample) => number][] = [
+        ["cold cache: start → SDK loaded (≈ stack resource)", (x) => x.cache === "cold", (x) => x.sdkMs],
+        ["cold cache: start → first resource", (x) => x.cache === "cold", (x) => x.startMs],
+        ["warm: start → SDK loaded (≈ stack resource)", (x) => x.cache === "warm" && x.bots === 1, (x) => x.sdkMs],
+        ["warm: start → first resource", (x) => x.cache === "warm" && x.bots === 1, (x) => x.startMs],
+        ...BOT_COUNTS.map((bots): [string, (x: EvalSample) => boolean, (x: EvalSample) => number] =>
+            [`warm: evaluation, ${bots} bot${bots > 1 ? "s" : ""}`, (x) => x.cache === "warm" && x.bots === bots, (x) => x.evaluateMs]),
+    ];
+    const lines: string[] = [];
+    lines.push(`TypeScript loaders, under mocks (tools/bench/evaluate.ts): each sample a fresh process, the loaders interleaved; ` +
+        `"cold cache": the loader's caches deleted just before (the start figures are of 1 bot); "× ${base}": median / ${base}'s median.`);
+    lines.push("");
+    lines.push(row("figure", "loader", "runs", "min", "median", "max", `× ${base}`));
+    lines.push(row("---", "---", "---:", "---:", "---:", "---:", "---:"));
+    for (const [label, which, value] of figures) {
+        const of = (name: string) => stat(e.filter((x) => x.loader === name && which(x)).map((x) => value(x) / 1000));
+        const ref = of(base).median;
+        for (const name of names.filter((n) => !loaderFailures.has(n))) {
+            const s = of(name);
+            lines.push(row(label, name, ...fmtStat(s), Number.isNaN(ref) ? "–" : `${(s.median / ref).toFixed(2)}×`));
+        }
+    }
+    lines.push("");
+    for (const name of names) {
+        const failed = loaderFailures.get(name);
+        lines.push(`- ${name}: ${LOADERS[name.replace(/\+start$/, "")].what}${name.endsWith("+start") ? ", after runtime/start.js" : ""}` +
+            (failed ? `. **Cannot run the program**: ${failed}` : ""));
+    }
+    lines.push("");
+    return lines;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -633,15 +777,17 @@ async function main(): Promise<void> {
     const o = parseOptions(process.argv.slice(2));
     const startedAt = new Date();
     const loadBefore = os.loadavg();
-    const env = await environment();
+    const env = await environment(o);
     const c = o.cluster ? await clusterBench(o) : undefined;
     const e = o.evaluation ? await evaluationBench(o) : undefined;
     const u = o.unit ? await unitBench(o) : undefined;
-    const text = report(env, c, e, u, startedAt, loadBefore, os.loadavg());
+    const text = report(env, c, e, u, startedAt, loadBefore, os.loadavg(), o.loaders);
     fs.mkdirSync(OUT_DIR, { recursive: true });
     const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
     fs.writeFileSync(path.join(OUT_DIR, `${stamp}.md`), text + "\n");
-    fs.writeFileSync(path.join(OUT_DIR, `${stamp}.json`), JSON.stringify({ env, options: o, cluster: c, evaluation: e, unit: u, loads, retries }, null, 2));
+    fs.writeFileSync(path.join(OUT_DIR, `${stamp}.json`), JSON.stringify({
+        env, options: o, cluster: c, evaluation: e, loaderFailures: Object.fromEntries(loaderFailures), unit: u, loads, retries,
+    }, null, 2));
     fs.writeFileSync(path.join(OUT_DIR, "latest.md"), text + "\n");
     process.stdout.write(`\n${text}\n`);
     log(`saved in ${path.relative(PROJECT_DIR, OUT_DIR)}/${stamp}.{md,json}${c ? ` (engine logs of the logged runs: logs-${TAG}/)` : ""}`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Smoke test of the local cluster (tools/cluster/cluster.sh): brings it up, checks it behaves like a
+# Smoke test of the local cluster (local/cluster/cluster.sh): brings it up, checks it behaves like a
 # real cluster in the ways the Pulumi stacks rely on, and takes it down again.
 #   - PodSecurity `restricted` is enforced on a labelled namespace;
 #   - the cluster's provisioner (local-provisioner, trading-bot.local/hostpath) binds claims: one of
@@ -15,9 +15,9 @@
 # KEEP_CLUSTER=1 leaves the cluster running when a check fails, for a look around.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-. "$ROOT/tools/lib.sh"
+. "$ROOT/scripts/lib.sh"
 
-CLUSTER=(bash "$ROOT/tools/cluster/cluster.sh")
+CLUSTER=(bash "$ROOT/local/cluster/cluster.sh")
 NS=cluster-smoke
 COMPONENT_PATTERN="^$TOOLCHAIN_BIN/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|local-provisioner|kwok) "
 PROVISIONER=trading-bot.local/hostpath

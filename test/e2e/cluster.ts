@@ -31,7 +31,7 @@ export function assertNoSecretIn(where: string, text: string, secrets: string[])
 }
 
 /**
- * The local cluster's real node (tools/cluster/node.sh: kubelet, containerd, CNI, kube-proxy,
+ * The local cluster's real node (local/cluster/node.sh: kubelet, containerd, CNI, kube-proxy,
  * CoreDNS). It is tainted and labelled so that only pods asking for it run there; the kwok nodes
  * serve the rest. node.sh's REAL_NODE_NAME, REAL_NODE_LABEL and REAL_NODE_TAINT hold the same
  * strings: change them together.

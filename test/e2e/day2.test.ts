@@ -160,7 +160,7 @@ describe("day-2 operations on a dev stack with in-cluster databases (real engine
         assertSharedObjectsPresent(before, namespace);
 
         // The same API server and credentials under new names, at another path, reaching the server
-        // as `localhost` instead of 127.0.0.1 (both are in its certificate: tools/cluster/pki.sh).
+        // as `localhost` instead of 127.0.0.1 (both are in its certificate: local/cluster/pki.sh).
         const config = ws!.kubectlJson(["config", "view", "--raw", "--minify", "--flatten", "--context", "trading-bot-local"]);
         const server = new URL(config.clusters[0].cluster.server);
         assert.strictEqual(server.hostname, "127.0.0.1", `the local cluster's server is ${server}`);

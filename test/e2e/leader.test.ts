@@ -1,6 +1,6 @@
 /**
  * Leader election between real bot containers on the local cluster's real node (the stand-in
- * bot, tools/images/bot, doing client-go leader election with its pod's service-account token),
+ * bot, local/images/bot, doing client-go leader election with its pod's service-account token),
  * deployed by the real Pulumi engine from a dev-based stack with three replicas:
  * - exactly one pod reports `trading_bot_leader 1` at every sample, and the Lease names it;
  * - deleting the leader hands leadership to another pod within the lease duration;
@@ -25,9 +25,9 @@ const REPLICAS = 3;
 /** Samples of the leadership windows: one a second. */
 const WINDOW_SAMPLES = 20;
 
-/** A `<name> = <n> * time.Second` constant of the bot's leader election (tools/images/bot/leader.go). */
+/** A `<name> = <n> * time.Second` constant of the bot's leader election (local/images/bot/leader.go). */
 function botSeconds(name: string): number {
-    const file = path.join(PROJECT_DIR, "tools/images/bot/leader.go");
+    const file = path.join(PROJECT_DIR, "local/images/bot/leader.go");
     const m = new RegExp(`^\\s*${name}\\s*=\\s*(\\d+)\\s*\\*\\s*time\\.Second`, "m").exec(fs.readFileSync(file, "utf8"));
     assert.ok(m, `${file} sets no ${name}`);
     return Number(m[1]);

@@ -143,7 +143,7 @@ describe("npm run render (GitOps)", () => {
         fs.rmSync(out, { recursive: true, force: true });
     });
 
-    const render = (args: string[]) => spawnSync("bash", [path.join(PROJECT_DIR, "tools/render.sh"), ...args], {
+    const render = (args: string[]) => spawnSync("bash", [path.join(PROJECT_DIR, "scripts/render.sh"), ...args], {
         cwd: PROJECT_DIR, encoding: "utf8", maxBuffer: 64 * 1024 * 1024,
     });
 

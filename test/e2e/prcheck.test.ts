@@ -11,7 +11,7 @@ import { TEST_SECRETS } from "../unit/harness";
 import { PROJECT_DIR, Workspace } from "./workspace";
 
 function check(args: string[], backend: string) {
-    const r = spawnSync("bash", [path.join(PROJECT_DIR, "tools/check.sh"), ...args], {
+    const r = spawnSync("bash", [path.join(PROJECT_DIR, "scripts/check.sh"), ...args], {
         cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, PULUMI_BACKEND_URL: `file://${backend}` },
         maxBuffer: 64 * 1024 * 1024,
     });

@@ -23,7 +23,7 @@ const BOT_CONTAINER = "trading-bot";
 const BOT_ID = "1000";
 const run = promisify(execFile);
 
-/** containerd's own CLI on the real node's socket (tools/cluster/node.sh), in the kubelet's namespace. */
+/** containerd's own CLI on the real node's socket (local/cluster/node.sh), in the kubelet's namespace. */
 const CTR = [path.join(TOOLCHAIN_BIN, "ctr"), "--address", path.join(PROJECT_DIR, ".local", "cluster", "node", "containerd.sock"), "--namespace", "k8s.io"];
 
 /** The ids of the bot containers of this namespace that runc runs right now, as containerd reports them. */

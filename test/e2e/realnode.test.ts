@@ -1,5 +1,5 @@
 /**
- * The local cluster's real node (tools/cluster/node.sh), with plain kubectl: a pod really runs in
+ * The local cluster's real node (local/cluster/node.sh), with plain kubectl: a pod really runs in
  * containerd on it, gets an address from its CNI bridge, passes an HTTP readiness probe, and is
  * reached from another pod through a ClusterIP Service (kube-proxy) by its DNS names (CoreDNS);
  * `kubectl logs`, `exec` and `port-forward` reach the container through the kubelet.
@@ -14,10 +14,10 @@ import { REAL_NODE, REAL_NODE_PLACEMENT, skipWithoutRealNode, waitFor } from "./
 import { clusterKubeconfig, KUBECTL, PROJECT_DIR, TOOLCHAIN_BIN } from "./workspace";
 
 const NS = `e2e-realnode-${process.pid}`;
-const NODE_SH = "tools/cluster/node.sh";
+const NODE_SH = "local/cluster/node.sh";
 
-/** A variable a shell script sets, e.g. a pin of tools/toolchain/versions.sh. */
-function shellVar(name: string, file = "tools/toolchain/versions.sh"): string {
+/** A variable a shell script sets, e.g. a pin of local/toolchain/versions.sh. */
+function shellVar(name: string, file = "local/toolchain/versions.sh"): string {
     const text = fs.readFileSync(path.join(PROJECT_DIR, file), "utf8");
     const m = new RegExp(`^${name}="?([^"\\s]+)"?$`, "m").exec(text);
     assert.ok(m, `${file} sets no ${name}`);
@@ -210,7 +210,7 @@ describe("real node: kubelet, containerd, CNI, kube-proxy and CoreDNS (plain kub
 
     it("`npm run cluster -- node down` leaves no process, mount, link, iptables chain or cgroup behind; `node up` runs the pods again", () => {
         const cluster = (command: string): void => {
-            const r = spawnSync("bash", [path.join(PROJECT_DIR, "tools/cluster/cluster.sh"), "node", command], { encoding: "utf8", timeout: 300_000 });
+            const r = spawnSync("bash", [path.join(PROJECT_DIR, "local/cluster/cluster.sh"), "node", command], { encoding: "utf8", timeout: 300_000 });
             assert.strictEqual(r.status, 0, `cluster.sh node ${command} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
         };
         assert.ok(nodeLeftovers().length > 0, "the running node shows none of the things the check looks for: the check would prove nothing");

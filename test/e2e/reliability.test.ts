@@ -69,7 +69,7 @@ const INT_STACK = "dev";
 const INT_NS = "e2e-rel-interrupt";
 const INT_REPLICAS = 2;
 const GOOD_TAG = "1.0.0";
-/** An image tag the local cluster runs but never reports ready (tools/cluster/addons/kwok-stages.yaml). */
+/** An image tag the local cluster runs but never reports ready (local/cluster/addons/kwok-stages.yaml). */
 const NEVER_READY = "never-ready";
 
 const deployed: Record<string, Deployed> = {};
@@ -87,7 +87,7 @@ function settled(d: Deployed): void {
 
 describe("Reliability and security on the local cluster (real engine, real providers)", function () {
     before(async function () {
-        assert.ok(apiServerRunning(), "the local cluster is not running: bash tools/cluster/cluster.sh up");
+        assert.ok(apiServerRunning(), "the local cluster is not running: bash local/cluster/cluster.sh up");
         const start = Date.now();
         for (const s of SETUP) {
             const ws = new Workspace(`rel-${s.key}`);
@@ -668,7 +668,7 @@ describe("Reliability and security on the local cluster (real engine, real provi
             waitFor("the nodes to be Ready and untainted", () => interrupt!.kubectlJson(["get", "nodes"]).items.every((n: any) =>
                 n.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True")
                 && !(n.spec.taints ?? []).some((t: any) => t.key.startsWith("node.kubernetes.io/"))), 120);
-            log(`brought it back with \`npm run cluster -- up\` (tools/cluster/cluster.sh up): ${took.toFixed(1)} s, ` +
+            log(`brought it back with \`npm run cluster -- up\` (local/cluster/cluster.sh up): ${took.toFixed(1)} s, ` +
                 `nodes Ready after ${seconds(start)}`);
         }
         /** What the CLI reports when the API server is gone: a reset connection, a refused one, or both. */

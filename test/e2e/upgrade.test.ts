@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CONFIG_KEYS } from "../../config/schema";
-import { programFiles } from "../../tools/programFiles";
+import { programFiles } from "../../scripts/programFiles";
 import {
     assertSameUids, awaitNamespaceGone, deployAll, destroyAll, isReplace, kindOf, liveUids, log, nameOf, ownedBy, preview, printSteps, runNamespace, setBots, STACK,
 } from "./day2/support";
@@ -61,7 +61,10 @@ function checkOut(ws: Workspace, commit: string): void {
     fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace(/^encryptionsalt:.*\n?/m, ""));
 }
 
-/** The program's files and folders at `commit`: the list it kept by hand then, else as tools/programFiles.ts reads them. */
+/**
+ * The program's files and folders at `commit`: the list it kept by hand then (tools/program-files.txt,
+ * its path in those releases), else as scripts/programFiles.ts reads them.
+ */
 function programFilesAt(commit: string): string[] {
     const listed = spawnSync("git", ["-C", PROJECT_DIR, "show", `${commit}:tools/program-files.txt`], { encoding: "utf8" });
     if (listed.status === 0) return listed.stdout.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));

@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { programFiles } from "../../tools/programFiles";
+import { programFiles } from "../../scripts/programFiles";
 import { placeholderKeys, placeholderValues, stackFileConfig } from "../unit/harness";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -16,7 +16,7 @@ export const TOOLCHAIN_BIN = path.join(CACHE, "toolchain", "bin");
 export const PULUMI = path.join(TOOLCHAIN_BIN, "pulumi");
 export const KUBECTL = path.join(TOOLCHAIN_BIN, "kubectl");
 
-/** The program (as tools/programFiles.ts reads it from Pulumi.yaml and the imports) and the stack files. */
+/** The program (as scripts/programFiles.ts reads it from Pulumi.yaml and the imports) and the stack files. */
 const PROGRAM_FILES = [
     ...programFiles(PROJECT_DIR),
     ...fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\..+\.yaml$/.test(f)),
@@ -29,7 +29,7 @@ export interface Result {
 }
 
 export function clusterKubeconfig(): string {
-    const r = spawnSync("bash", [path.join(PROJECT_DIR, "tools/cluster/cluster.sh"), "kubeconfig"], { encoding: "utf8" });
+    const r = spawnSync("bash", [path.join(PROJECT_DIR, "local/cluster/cluster.sh"), "kubeconfig"], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`cluster kubeconfig: ${r.stderr}`);
     return r.stdout.trim();
 }

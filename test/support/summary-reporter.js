@@ -1,5 +1,5 @@
 // Mocha's spec reporter, plus a machine-readable count: each run appends "<passed> <failed>"
-// to $TEST_SUMMARY_FILE so that tools/test.sh can print one closing "N passed, N failed" line.
+// to $TEST_SUMMARY_FILE so that scripts/test.sh can print one closing "N passed, N failed" line.
 const Mocha = require("mocha");
 const fs = require("fs");
 

@@ -1,6 +1,6 @@
 /**
  * The dev stack runs on the local cluster's real node, from the images the toolchain builds: its
- * stack file names the same images as tools/toolchain/versions.sh and the real node's label and
+ * stack file names the same images as local/toolchain/versions.sh and the real node's label and
  * taint (one source each; this test keeps the stack file in step with them).
  */
 import * as assert from "assert";
@@ -10,7 +10,7 @@ import { REAL_NODE_STACK_CONFIG } from "../e2e/cluster";
 import { PROJECT_DIR, stackConfig } from "./harness";
 
 function versions(): Record<string, string> {
-    const text = fs.readFileSync(path.join(PROJECT_DIR, "tools", "toolchain", "versions.sh"), "utf8");
+    const text = fs.readFileSync(path.join(PROJECT_DIR, "local", "toolchain", "versions.sh"), "utf8");
     return Object.fromEntries([...text.matchAll(/^([A-Z_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
 }
 

@@ -1,7 +1,7 @@
 /**
- * kube-score over each stack's objects (tools/lint/kubeScore.ts): nothing outside the documented
- * ignore list (tools/lint/kube-score-ignore.yaml), no stale entry in it, and no secret value in what
- * it scores. The tests that run kube-score need the binary that tools/toolchain/build-lint.sh builds:
+ * kube-score over each stack's objects (scripts/lint/kubeScore.ts): nothing outside the documented
+ * ignore list (scripts/lint/kube-score-ignore.yaml), no stale entry in it, and no secret value in what
+ * it scores. The tests that run kube-score need the binary that local/toolchain/build-lint.sh builds:
  * the full `npm test` builds it before the unit tests; `npm test -- --unit` skips them when it is missing.
  */
 import * as assert from "assert";
@@ -11,7 +11,7 @@ import * as path from "path";
 import {
     describeEntry, Finding, IgnoreEntry, judge, KUBE_SCORE_BIN, loadIgnoreList, passed, report, REDACTED,
     scoreFiles, scoreStack, STACKS, stackObjects, writeManifests,
-} from "../../tools/lint/kubeScore";
+} from "../../scripts/lint/kubeScore";
 import { TEST_SECRETS } from "./harness";
 
 const finding = (over: Partial<Finding> = {}): Finding => ({
@@ -25,12 +25,12 @@ const entry = (over: Partial<IgnoreEntry> = {}): IgnoreEntry => ({
 describe("kube-score: each stack's objects", function () {
     before(function () {
         if (!fs.existsSync(KUBE_SCORE_BIN)) {
-            console.log(`    SKIPPED: ${KUBE_SCORE_BIN} is not built (bash tools/toolchain/build-lint.sh; the full npm test builds it)`);
+            console.log(`    SKIPPED: ${KUBE_SCORE_BIN} is not built (bash local/toolchain/build-lint.sh; the full npm test builds it)`);
             this.skip();
         }
     });
 
-    it("finds nothing outside tools/lint/kube-score-ignore.yaml, and every entry there still matches a finding", async () => {
+    it("finds nothing outside scripts/lint/kube-score-ignore.yaml, and every entry there still matches a finding", async () => {
         const findings: Finding[] = [];
         for (const stack of STACKS) findings.push(...await scoreStack(stack));
         const verdict = judge(findings, loadIgnoreList(), STACKS);

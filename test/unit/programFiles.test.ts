@@ -1,16 +1,16 @@
 /**
- * tools/programFiles.ts: what `npm run render` and the end-to-end tests copy as "the program" is
+ * scripts/programFiles.ts: what `npm run render` and the end-to-end tests copy as "the program" is
  * read from Pulumi.yaml and the imports, so a new module can never be left out of those copies.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { programFiles } from "../../tools/programFiles";
+import { programFiles } from "../../scripts/programFiles";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-describe("the program's files (tools/programFiles.ts)", () => {
+describe("the program's files (scripts/programFiles.ts)", () => {
     it("this project: the stack's entry, the loader Pulumi.yaml requires, and every module of config/ and components/", () => {
         const files = programFiles(ROOT);
         for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "program.ts", "runtime/register.js", "runtime/start.js"]) {
@@ -21,8 +21,8 @@ describe("the program's files (tools/programFiles.ts)", () => {
             .map((f) => path.join(dir, String(f))).filter((f) => f.endsWith(".ts")));
         assert.ok(modules.length > 10);
         assert.deepStrictEqual(modules.filter((m) => !files.includes(m)), []);
-        // Nothing of the tests, the tools or the policy pack.
-        assert.deepStrictEqual(files.filter((f) => /^(test|tools|policy)\//.test(f)), []);
+        // Nothing of the tests, the scripts, the local environment, the benchmarks or the policy pack.
+        assert.deepStrictEqual(files.filter((f) => /^(test|scripts|local|bench|policy)\//.test(f)), []);
     });
 
     it("a module the program starts importing is included; a broken import is an error naming it", () => {

@@ -46,14 +46,14 @@ describe("Pulumi.yaml config declarations", () => {
 describe("generated documentation", () => {
     it("Pulumi.yaml's config section is generated from the schema (npm run docs)", () => {
         // eslint-disable-next-line @typescript-eslint/no-var-requires
-        const { pulumiYamlWithConfig } = require("../../tools/docs/configTable");
+        const { pulumiYamlWithConfig } = require("../../scripts/docs/configTable");
         const project = fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), "utf8");
         assert.strictEqual(pulumiYamlWithConfig(project), project, "Pulumi.yaml is out of date: run npm run docs");
     });
 
     it("has the current configuration table (npm run docs)", () => {
         // eslint-disable-next-line @typescript-eslint/no-var-requires
-        const { readmeWithTable } = require("../../tools/docs/configTable");
+        const { readmeWithTable } = require("../../scripts/docs/configTable");
         const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
         assert.strictEqual(readmeWithTable(readme), readme, "README.md is out of date: run npm run docs");
     });

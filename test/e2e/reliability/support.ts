@@ -11,7 +11,7 @@ import * as path from "path";
 import { KUBECTL, PROJECT_DIR, PULUMI, Result, TOOLCHAIN_BIN, Workspace } from "../workspace";
 
 export { KUBECTL, PULUMI };
-const CLUSTER_SH = path.join(PROJECT_DIR, "tools", "cluster", "cluster.sh");
+const CLUSTER_SH = path.join(PROJECT_DIR, "local", "cluster", "cluster.sh");
 const API_SERVER_PID_FILE = path.join(PROJECT_DIR, ".local", "cluster", "run", "kube-apiserver.pid");
 
 /** Prints a line under the current mocha test: what was tried and what came back. */

@@ -1,6 +1,0 @@
-//go:build tools
-
-// The binary built from this module (see tools/toolchain/build-node.sh).
-package tools
-
-import _ "github.com/opencontainers/runc"

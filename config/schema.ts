@@ -29,6 +29,8 @@ export interface KeySpec {
     secret?: boolean;
     /** Type of the items of an array (default: string). */
     items?: "string" | "object";
+    /** The key describes the stack, not a bot: every bot of a stack shares it (a `bots` item may not set it). */
+    stackWide?: boolean;
     /** What a valid value is, checked on its own (relations between keys are BOT_RULES'): */
     /** a string's format, */
     check?: rules.Check;
@@ -51,23 +53,23 @@ export const CONFIG_KEYS = {
 
     // --- Where and what ---------------------------------------------------------------------
     environment: {
-        type: "string", default: DEFAULTS.environment, oneOf: ENVIRONMENTS,
+        type: "string", stackWide: true, default: DEFAULTS.environment, oneOf: ENVIRONMENTS,
         description: "Environment of this stack: dev, staging or prod. prod turns on the strict rules (pinned images, TLS to the database, external databases, no testnet).",
     },
     kubeContext: {
-        type: "string", default: "", check: rules.optional(rules.contextName),
+        type: "string", stackWide: true, default: "", check: rules.optional(rules.contextName),
         description: "Name of the kubeconfig context of the target cluster. Required: the program never uses the ambient current context.",
     },
     kubeconfig: {
-        type: "string", default: "", check: rules.any,
+        type: "string", stackWide: true, default: "", check: rules.any,
         description: "Path of the kubeconfig file (relative to the project) holding kubeContext. Empty: $KUBECONFIG or ~/.kube/config.",
     },
     clusterIdentifier: {
-        type: "string", default: "", check: rules.optional(rules.dns1123Subdomain),
+        type: "string", stackWide: true, default: "", check: rules.optional(rules.dns1123Subdomain),
         description: "Identity of the target cluster for the Kubernetes provider. Only a change of this value replaces the provider (and so every object of the stack): change it only to move the stack to another cluster. A new kubeconfig, context name, API server address or CA for the same cluster is an in-place update. Empty: the stack's name.",
     },
     renderYamlToDirectory: {
-        type: "string", default: "", check: rules.any,
+        type: "string", stackWide: true, default: "", check: rules.any,
         description: "Set by `npm run render`: write the manifests as YAML into this directory instead of deploying (GitOps). Requires existingSecret, so no secret value is ever written.",
     },
     name: {
@@ -75,11 +77,11 @@ export const CONFIG_KEYS = {
         description: "Name of the bot; prefixes every Kubernetes object it owns (DNS-1035 label, at most 40 characters).",
     },
     namespace: {
-        type: "string", default: "trading-bot", check: rules.dns1123Label(63),
+        type: "string", stackWide: true, default: "trading-bot", check: rules.dns1123Label(63),
         description: "Namespace to deploy into (DNS-1123 label).",
     },
     createNamespace: {
-        type: "boolean", default: true,
+        type: "boolean", stackWide: true, default: true,
         description: "Create the namespace (with the restricted Pod Security Standard enforced). false: use an existing namespace of that name.",
     },
 
@@ -175,11 +177,11 @@ export const CONFIG_KEYS = {
         description: "Spread pods over nodes and zones (pod anti-affinity and topology spread constraints).",
     },
     nodeSelector: {
-        type: "array", default: [], itemCheck: rules.nodeSelectorItem,
+        type: "array", stackWide: true, default: [], itemCheck: rules.nodeSelectorItem,
         description: "Node labels every pod of the stack must run on, as key=value items (e.g. node-pool=trading).",
     },
     tolerations: {
-        type: "array", default: [], itemCheck: rules.tolerationItem,
+        type: "array", stackWide: true, default: [], itemCheck: rules.tolerationItem,
         description: "Taints every pod of the stack tolerates, as key=value:Effect or key:Effect items (Effect: NoSchedule, PreferNoSchedule or NoExecute).",
     },
     networkPolicyEnabled: {
@@ -250,15 +252,15 @@ export const CONFIG_KEYS = {
 
     // --- Dependencies -----------------------------------------------------------------------
     inClusterDatabases: {
-        type: "boolean", default: DEFAULTS.inClusterDatabases,
+        type: "boolean", stackWide: true, default: DEFAULTS.inClusterDatabases,
         description: "Run PostgreSQL and Redis in the namespace with generated passwords (dev and staging). prod uses external ones.",
     },
     postgresImage: {
-        type: "string", default: "postgres:17.6-alpine", check: rules.imageReference,
+        type: "string", stackWide: true, default: "postgres:17.6-alpine", check: rules.imageReference,
         description: "Image of the in-cluster PostgreSQL (inClusterDatabases). It runs as UID/GID 70.",
     },
     redisImage: {
-        type: "string", default: "redis:7.4-alpine", check: rules.imageReference,
+        type: "string", stackWide: true, default: "redis:7.4-alpine", check: rules.imageReference,
         description: "Image of the in-cluster Redis (inClusterDatabases). It runs as UID/GID 999.",
     },
     databaseHost: {

@@ -1,12 +1,9 @@
 import { ConfigProblems, InvalidConfigError } from "./problems";
-import { PROJECT } from "./schema";
+import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT } from "./schema";
 import { collectSettings, RawConfig, Settings } from "./settings";
 
-/** Keys that describe the stack, not a bot: every bot of a stack shares them. */
-export const STACK_WIDE_KEYS = [
-    "environment", "kubeContext", "kubeconfig", "clusterIdentifier", "namespace", "createNamespace",
-    "inClusterDatabases", "postgresImage", "redisImage", "nodeSelector", "tolerations", "renderYamlToDirectory",
-] as const;
+/** Keys that describe the stack, not a bot (`stackWide` in the schema): every bot of a stack shares them. */
+export const STACK_WIDE_KEYS = (Object.keys(CONFIG_KEYS) as ConfigKey[]).filter((k) => (CONFIG_KEYS[k] as KeySpec).stackWide);
 
 export interface StackSettings {
     stack: string;

@@ -25,16 +25,26 @@ const path = require("path");
 // First: node's code cache and the SDK's deferred modules (runtime/start.js).
 const { CACHE_ROOT } = require("./start.js");
 
-/** Bumped when the transpile options below change, so stale cache entries are never reused. */
-const FORMAT = "1";
-const COMPILER_OPTIONS = {
-    target: "es2022",
-    module: "commonjs",
-    esModuleInterop: true,
-    experimentalDecorators: true,
-    inlineSourceMap: true,
-    inlineSources: false,
-};
+/**
+ * How files are transpiled: the emit options of the project's one copy of the compiler options
+ * (tsconfig.base.json, next to this folder), with inline source maps. The options are part of the
+ * cache key, so a change of them never serves a stale entry. Without the file (a copy of the loader
+ * elsewhere), TypeScript's defaults for a CommonJS program.
+ */
+const FORMAT = "2";
+const COMPILER_OPTIONS = (() => {
+    let base = {};
+    try {
+        base = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "tsconfig.base.json"), "utf8")).compilerOptions || {};
+    } catch {
+        // no tsconfig.base.json here
+    }
+    const emit = {};
+    for (const key of ["target", "module", "esModuleInterop", "experimentalDecorators"]) {
+        if (base[key] !== undefined) emit[key] = base[key];
+    }
+    return { module: "commonjs", ...emit, inlineSourceMap: true, inlineSources: false };
+})();
 
 const transpiledDir = path.join(CACHE_ROOT, "transpiled");
 const KEEP_DAYS = 30;
@@ -70,7 +80,7 @@ function transpile(file, source) {
     // the directory: another checkout of the same program (CI, a test's scratch copy) reuses it.
     const compiler = compilerFor(path.dirname(file));
     const key = crypto.createHash("sha256")
-        .update(`${FORMAT}\0${compiler.version}\0${path.basename(file)}\0`).update(source).digest("hex");
+        .update(`${FORMAT}\0${JSON.stringify(COMPILER_OPTIONS)}\0${compiler.version}\0${path.basename(file)}\0`).update(source).digest("hex");
     const cached = path.join(transpiledDir, key.slice(0, 2), `${key}.js`);
     try {
         const code = fs.readFileSync(cached, "utf8");

@@ -1,6 +1,6 @@
 /**
  * What the Pulumi program is made of, read from the program itself rather than from a list kept by
- * hand: Pulumi.yaml, package.json and tsconfig.json; the files Pulumi.yaml's `nodeargs` require
+ * hand: Pulumi.yaml, package.json, tsconfig.json and what it extends; the files Pulumi.yaml's `nodeargs` require
  * (the TypeScript loader); and every local module reachable by import from Pulumi.yaml's `main`.
  * A new module of the program is included as soon as something the program runs imports it.
  * `npm run render` and the end-to-end tests copy these files (and the stack files) into scratch
@@ -19,7 +19,7 @@ export function programFiles(root = PROJECT_DIR): string[] {
     const required = [...(/^\s*nodeargs:\s*"?([^"\n]*)"?/m.exec(pulumiYaml)?.[1] ?? "").matchAll(/--require[= ](\.\/\S+)/g)]
         .map((m) => m[1]);
 
-    const files = new Set<string>(["Pulumi.yaml", "package.json", "tsconfig.json"].filter((f) => fs.existsSync(path.join(root, f))));
+    const files = new Set<string>(["Pulumi.yaml", "package.json", ...tsconfigChain(root)].filter((f) => fs.existsSync(path.join(root, f))));
     const pending = [...required, `./${main}`].map((f) => path.resolve(root, f));
     while (pending.length) {
         const file = pending.pop()!;
@@ -33,6 +33,17 @@ export function programFiles(root = PROJECT_DIR): string[] {
         }
     }
     return [...files].sort();
+}
+
+/** tsconfig.json and the files it extends (the loader reads the compiler options there). */
+function tsconfigChain(root: string): string[] {
+    const chain: string[] = [];
+    for (let file: string | undefined = "tsconfig.json"; file && fs.existsSync(path.join(root, file)) && !chain.includes(file);) {
+        chain.push(file);
+        const extended: unknown = JSON.parse(fs.readFileSync(path.join(root, file), "utf8")).extends;
+        file = typeof extended === "string" && extended.startsWith(".") ? path.relative(root, path.resolve(root, path.dirname(file), extended)) : undefined;
+    }
+    return chain;
 }
 
 /** `./x` as node and the loader resolve it: x.ts, x/index.ts, or the file itself. */

@@ -13,7 +13,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 describe("the program's files (scripts/programFiles.ts)", () => {
     it("this project: the stack's entry, the loader Pulumi.yaml requires, and every module of config/ and components/", () => {
         const files = programFiles(ROOT);
-        for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "program.ts", "runtime/register.js", "runtime/start.js"]) {
+        for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "program.ts", "runtime/register.js", "runtime/start.js", "tsconfig.base.json"]) {
             assert.ok(files.includes(f), `${f} is missing`);
         }
         // Every module of the program's folders is reachable from index.ts (a module nothing imports is dead code).

@@ -54,9 +54,14 @@ function databaseSelector(namespace: string, component: string): Record<string, 
     return { "app.kubernetes.io/name": component, "app.kubernetes.io/instance": `${namespace}-${component}` };
 }
 
-export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourceOptions): void {
-    const name = a.host;
-    const logical = `${a.parentName}-${a.component}`;
+/** What the builders share: the objects' metadata, the Deployment's selector and the pods' labels. */
+interface DatabaseObjects {
+    selector: Record<string, string>;
+    labels: Record<string, string>;
+    metadata: { name: string; namespace: pulumi.Input<string>; labels: Record<string, string>; annotations: Record<string, string> };
+}
+
+function databaseObjects(a: SingleInstanceArgs): DatabaseObjects {
     const selector = databaseSelector(a.settings.namespace, a.component);
     const labels = {
         ...selector,
@@ -64,8 +69,103 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
         "app.kubernetes.io/managed-by": "pulumi",
         "trading-bot.io/environment": a.settings.environment,
     };
-    const metadata = { name, namespace: a.namespace, labels, annotations: OWNED_BY_PULUMI };
-    const byName = databasePods(a.component);
+    return { selector, labels, metadata: { name: a.host, namespace: a.namespace, labels, annotations: OWNED_BY_PULUMI } };
+}
+
+/** The server's container: its own readiness check, a startup probe for a first start, a lighter liveness. */
+export function databaseContainer(a: SingleInstanceArgs, passwordRef: { name: pulumi.Input<string>; key: string }): k8s.types.input.core.v1.Container {
+    const check = { exec: { command: a.ready }, timeoutSeconds: 5 };
+    return {
+        name: a.component,
+        image: a.image,
+        command: a.command,
+        env: [
+            ...(a.env ?? []),
+            ...[a.passwordEnv].flat().map((env) => ({ name: env, valueFrom: { secretKeyRef: passwordRef } })),
+        ],
+        ports: [{ name: a.component, containerPort: a.port }],
+        startupProbe: { ...check, periodSeconds: 5, failureThreshold: Math.ceil(a.startupSeconds / 5) },
+        readinessProbe: { ...check, periodSeconds: 5, failureThreshold: 3 },
+        // Liveness asks less than readiness: a server busy with a long query or
+        // a rewrite of its log is not ready, but must not be killed for it.
+        livenessProbe: { tcpSocket: { port: a.port }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
+        resources: {
+            requests: { cpu: "100m", memory: "256Mi", ...EPHEMERAL_STORAGE.requests },
+            limits: { cpu: "500m", memory: "256Mi", ...EPHEMERAL_STORAGE.limits },
+        },
+        securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+        volumeMounts: [
+            { name: "data", mountPath: a.dataPath },
+            ...a.writablePaths.map((path, i) => ({ name: `scratch-${i}`, mountPath: path })),
+        ],
+    };
+}
+
+/** The server's Deployment: one replica, Recreate (one writer on one volume), its claim and scratch space. */
+export function databaseDeploymentArgs(
+    a: SingleInstanceArgs,
+    inputs: { passwordRef: { name: pulumi.Input<string>; key: string }; claimName: pulumi.Input<string>; podAnnotations?: Record<string, pulumi.Input<string>> },
+): k8s.apps.v1.DeploymentArgs {
+    const { selector, labels, metadata } = databaseObjects(a);
+    return {
+        metadata: { ...metadata, annotations: { ...metadata.annotations, ...RECREATE.annotations } },
+        spec: {
+            replicas: 1,
+            // One writer on one volume: never two servers at once.
+            strategy: RECREATE.strategy,
+            selector: { matchLabels: selector },
+            template: {
+                metadata: { labels, annotations: inputs.podAnnotations },
+                spec: {
+                    automountServiceAccountToken: false,
+                    enableServiceLinks: false,
+                    securityContext: {
+                        runAsNonRoot: true, runAsUser: a.uid, runAsGroup: a.uid, fsGroup: a.uid,
+                        seccompProfile: { type: "RuntimeDefault" },
+                    },
+                    ...podPlacement(a.settings),
+                    containers: [databaseContainer(a, inputs.passwordRef)],
+                    volumes: [
+                        { name: "data", persistentVolumeClaim: { claimName: inputs.claimName } },
+                        ...a.writablePaths.map((_, i) => ({ name: `scratch-${i}`, emptyDir: { sizeLimit: "64Mi" } })),
+                    ],
+                },
+            },
+        },
+    };
+}
+
+/** The Service the bot connects to (its name is the host), selecting the server's pods by name. */
+export function databaseServiceArgs(a: SingleInstanceArgs): k8s.core.v1.ServiceArgs {
+    return {
+        metadata: databaseObjects(a).metadata,
+        spec: { type: "ClusterIP", selector: databasePods(a.component), ports: [{ name: a.component, port: a.port, targetPort: a.component }] },
+    };
+}
+
+/** Only the stack's bots may connect; the server itself opens no connection. */
+export function databaseNetworkPolicyArgs(a: SingleInstanceArgs): k8s.networking.v1.NetworkPolicyArgs {
+    return {
+        metadata: databaseObjects(a).metadata,
+        spec: {
+            podSelector: { matchLabels: databasePods(a.component) },
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: [{ podSelector: { matchLabels: BOT_POD_LABELS } }], ports: [{ protocol: "TCP", port: a.port }] }],
+            egress: [],
+        },
+    };
+}
+
+/** Registers the server's objects (the specs come from the builders above). */
+export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourceOptions): void {
+    const name = a.host;
+    const logical = `${a.parentName}-${a.component}`;
+    const { metadata } = databaseObjects(a);
 
     const passwordRef = "value" in a.password
         ? {
@@ -92,84 +192,17 @@ export function singleInstance(a: SingleInstanceArgs, opts: pulumi.CustomResourc
         // pulumi-kubernetes#4179), so a label change would fail the upgrade.
         ignoreChanges: [INSTANCE_LABEL],
     });
-    const scratch = a.writablePaths.map((path, i) => ({ name: `scratch-${i}`, path }));
     // A new password rolls the server, which takes it up at start (a rotation).
-    const annotations = "value" in a.password
+    const podAnnotations = "value" in a.password
         ? { "checksum/password": secretChecksum(`${logical}-password-checksum-key`, { password: a.password.value }, opts.parent) }
         : undefined;
-    const check = { exec: { command: a.ready }, timeoutSeconds: 5 };
-    new k8s.apps.v1.Deployment(`${logical}-deployment`, {
-        metadata: { ...metadata, annotations: { ...metadata.annotations, ...RECREATE.annotations } },
-        spec: {
-            replicas: 1,
-            // One writer on one volume: never two servers at once.
-            strategy: RECREATE.strategy,
-            selector: { matchLabels: selector },
-            template: {
-                metadata: { labels, annotations },
-                spec: {
-                    automountServiceAccountToken: false,
-                    enableServiceLinks: false,
-                    securityContext: {
-                        runAsNonRoot: true, runAsUser: a.uid, runAsGroup: a.uid, fsGroup: a.uid,
-                        seccompProfile: { type: "RuntimeDefault" },
-                    },
-                    ...podPlacement(a.settings),
-                    containers: [{
-                        name: a.component,
-                        image: a.image,
-                        command: a.command,
-                        env: [
-                            ...(a.env ?? []),
-                            ...[a.passwordEnv].flat().map((env) => ({ name: env, valueFrom: { secretKeyRef: passwordRef } })),
-                        ],
-                        ports: [{ name: a.component, containerPort: a.port }],
-                        startupProbe: { ...check, periodSeconds: 5, failureThreshold: Math.ceil(a.startupSeconds / 5) },
-                        readinessProbe: { ...check, periodSeconds: 5, failureThreshold: 3 },
-                        // Liveness asks less than readiness: a server busy with a long query or
-                        // a rewrite of its log is not ready, but must not be killed for it.
-                        livenessProbe: { tcpSocket: { port: a.port }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
-                        resources: {
-                            requests: { cpu: "100m", memory: "256Mi", ...EPHEMERAL_STORAGE.requests },
-                            limits: { cpu: "500m", memory: "256Mi", ...EPHEMERAL_STORAGE.limits },
-                        },
-                        securityContext: {
-                            allowPrivilegeEscalation: false,
-                            readOnlyRootFilesystem: true,
-                            capabilities: { drop: ["ALL"] },
-                            seccompProfile: { type: "RuntimeDefault" },
-                        },
-                        volumeMounts: [
-                            { name: "data", mountPath: a.dataPath },
-                            ...scratch.map((s) => ({ name: s.name, mountPath: s.path })),
-                        ],
-                    }],
-                    volumes: [
-                        { name: "data", persistentVolumeClaim: { claimName: pvc.metadata.name } },
-                        ...scratch.map((s) => ({ name: s.name, emptyDir: { sizeLimit: "64Mi" } })),
-                    ],
-                },
-            },
-        },
-    }, {
+    new k8s.apps.v1.Deployment(`${logical}-deployment`, databaseDeploymentArgs(a, { passwordRef, claimName: pvc.metadata.name, podAnnotations }), {
         ...opts,
         // A Deployment's selector cannot change (a change replaces it). Stacks deployed before the
         // databases had an owner of their own keep the selector (and matching pod label) their
         // first bot gave them; new stacks get the one above, which no bot edit changes.
         ignoreChanges: ["spec.selector", `spec.template.${INSTANCE_LABEL}`],
     });
-    new k8s.core.v1.Service(`${logical}-service`, {
-        metadata,
-        spec: { type: "ClusterIP", selector: byName, ports: [{ name: a.component, port: a.port, targetPort: a.component }] },
-    }, opts);
-    // Only the stack's bots may connect; the server itself opens no connection.
-    new k8s.networking.v1.NetworkPolicy(`${logical}-networkpolicy`, {
-        metadata,
-        spec: {
-            podSelector: { matchLabels: byName },
-            policyTypes: ["Ingress", "Egress"],
-            ingress: [{ from: [{ podSelector: { matchLabels: BOT_POD_LABELS } }], ports: [{ protocol: "TCP", port: a.port }] }],
-            egress: [],
-        },
-    }, opts);
+    new k8s.core.v1.Service(`${logical}-service`, databaseServiceArgs(a), opts);
+    new k8s.networking.v1.NetworkPolicy(`${logical}-networkpolicy`, databaseNetworkPolicyArgs(a), opts);
 }

@@ -8,7 +8,10 @@ import { naming } from "../../components/tradingBot/naming";
 import { egressRules, networkPolicyArgs, serviceArgs } from "../../components/tradingBot/network";
 import { disruptionBudgetArgs, hpaArgs } from "../../components/tradingBot/scaling";
 import { deploymentArgs, statefulSetArgs, WorkloadInputs } from "../../components/tradingBot/workload";
-import { AWAIT_ANNOTATION } from "../../components/recreate";
+import { AWAIT_ANNOTATION, RECREATE_ROLLOUT_DONE } from "../../components/recreate";
+import {
+    databaseDeploymentArgs, databaseNetworkPolicyArgs, databaseServiceArgs, SingleInstanceArgs,
+} from "../../components/databases/singleInstance";
 
 const INPUTS: WorkloadInputs = {
     serviceAccountName: "bot", configMapName: "bot-config", secretName: "bot-secrets", checksums: {}, pvcName: "bot-data",
@@ -93,5 +96,41 @@ describe("pure builders (no resource, no mocks)", () => {
         const inCluster = bot({ inClusterDatabases: true, database: {}, redis: {}, networkPolicy: { enabled: true } });
         assert.deepStrictEqual((egressRules(inCluster.spec) as any[])[1].to, [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "postgres" } } }]);
         assert.strictEqual((egressRules(inCluster.spec) as any[]).length, 4, "no API server egress without leader election");
+    });
+
+    describe("an in-cluster database (components/databases/singleInstance.ts)", () => {
+        const db: SingleInstanceArgs = {
+            settings: {
+                namespace: "trading", createNamespace: true, environment: "dev", inClusterDatabases: true, existingSecret: "",
+                databaseImages: { postgres: "postgres:17", redis: "redis:7" }, database: { host: "postgres", port: 5432, name: "db", user: "u" },
+                redis: { host: "redis", port: 6379 }, storage: { className: "standard" }, placement: { nodeSelector: {}, tolerations: [] },
+            },
+            namespace: "trading", parentName: "shared-databases", component: "postgres", host: "postgres", image: "postgres:17",
+            uid: 70, port: 5432, dataPath: "/data", password: { value: "x" }, passwordEnv: "POSTGRES_PASSWORD",
+            writablePaths: ["/tmp"], ready: ["pg_isready"], startupSeconds: 150,
+        };
+        it("Deployment: one server, Recreate awaited until the new pod runs; its own readiness, a startup probe, a lighter liveness", () => {
+            const d = databaseDeploymentArgs(db, { passwordRef: { name: "postgres-credentials", key: "password" }, claimName: "postgres-data" }) as any;
+            assert.strictEqual(d.spec.replicas, 1);
+            assert.deepStrictEqual(d.spec.strategy, { type: "Recreate" });
+            assert.deepStrictEqual(JSON.parse(d.metadata.annotations[AWAIT_ANNOTATION]), RECREATE_ROLLOUT_DONE);
+            const c = d.spec.template.spec.containers[0];
+            assert.deepStrictEqual(c.readinessProbe.exec.command, ["pg_isready"]);
+            assert.deepStrictEqual(c.startupProbe.exec.command, ["pg_isready"]);
+            assert.strictEqual(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds, 150);
+            assert.deepStrictEqual(c.livenessProbe.tcpSocket, { port: 5432 });
+            assert.deepStrictEqual(c.env.find((e: any) => e.name === "POSTGRES_PASSWORD").valueFrom.secretKeyRef, { name: "postgres-credentials", key: "password" });
+            assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true);
+            assert.deepStrictEqual(d.spec.template.spec.volumes.map((v: any) => v.name), ["data", "scratch-0"]);
+        });
+        it("Service and NetworkPolicy find the server by name; only the bot's pods may connect, on its port", () => {
+            const svc = databaseServiceArgs(db) as any;
+            assert.deepStrictEqual(svc.spec.selector, { "app.kubernetes.io/name": "postgres" });
+            assert.strictEqual(svc.metadata.name, "postgres");
+            const np = databaseNetworkPolicyArgs(db) as any;
+            assert.deepStrictEqual(np.spec.podSelector.matchLabels, { "app.kubernetes.io/name": "postgres" });
+            assert.deepStrictEqual(np.spec.ingress[0].ports, [{ protocol: "TCP", port: 5432 }]);
+            assert.deepStrictEqual(np.spec.egress, []);
+        });
     });
 });

@@ -25,7 +25,8 @@ export function consumerProject(): string {
     for (const file of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"]) {
         fs.copyFileSync(path.join(PROJECT_DIR, "test", "consumer", file), path.join(dir, file));
     }
-    fs.copyFileSync(path.join(PROJECT_DIR, "runtime", "register.js"), path.join(dir, "register.js"));
+    // The TypeScript loader and the start-up module it requires, as a project of its own would vendor them.
+    for (const file of ["register.js", "start.js"]) fs.copyFileSync(path.join(PROJECT_DIR, "runtime", file), path.join(dir, file));
     const modules = path.join(dir, "node_modules");
     fs.mkdirSync(modules);
     for (const entry of fs.readdirSync(path.join(PROJECT_DIR, "node_modules"))) {

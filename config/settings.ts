@@ -4,10 +4,11 @@ import * as rules from "./rules";
 import { configFix, configKey, keyName } from "./arguments";
 import { violations } from "../components/tradingBot/rules";
 import {
-    EgressPeer, EXCHANGE, Environment, IN_CLUSTER_HOSTS, runsSeveralReplicas, SecretKey, Toleration,
+    EgressPeer, Environment, IN_CLUSTER_HOSTS, runsSeveralReplicas, SecretKey, Toleration,
     usesVolumePerReplica,
 } from "../contract";
 import { KnownBotSpec } from "../components/tradingBot/spec";
+import { resolveArgs, TradingBotArgs } from "../components/tradingBot/args";
 
 export { Environment, SecretKey, EgressPeer, Toleration, IN_CLUSTER_HOSTS, runsSeveralReplicas, usesVolumePerReplica };
 
@@ -89,117 +90,43 @@ function reportUnknownKeys(read: Reader, stack: string, raw: RawConfig): void {
     }
 }
 
-/** The bot's spec, each key checked on its own (relations between keys are BOT_RULES'). */
+/**
+ * The bot's spec: every key the schema gives a TradingBotArgs argument (`arg`) is read and checked
+ * on its own (relations between keys are BOT_RULES'), set at its argument's path, and the
+ * component resolves the arguments with its own defaults (resolveArgs), as for any other program.
+ * A new bot setting needs its schema entry here, nothing else.
+ */
 function readBot(read: Reader): KnownBotSpec {
-    const environment = read.oneOf("environment") as Environment;
-    return {
-        name: read.string("name"),
-        namespace: read.string("namespace"),
-        environment,
-        image: {
-            repository: read.string("imageRepository"),
-            tag: read.string("imageTag"),
-            digest: read.string("imageDigest"),
-            pullPolicy: read.oneOf("imagePullPolicy"),
-            pullSecrets: read.stringArray("imagePullSecrets"),
-        },
-        ...readPods(read),
-        ...readDatabases(read),
-        trading: readTrading(read, environment),
-        existingSecret: read.string("existingSecret"),
-    };
+    const args: Record<string, unknown> = {};
+    for (const key of Object.keys(CONFIG_KEYS) as ConfigKey[]) {
+        const spec = CONFIG_KEYS[key] as KeySpec;
+        if (!spec.arg) continue;
+        const value = readValue(read, key, spec);
+        if (value === "" && spec.emptyIsDefault) continue;
+        setPath(args, spec.arg, value);
+    }
+    const { name, ...botArgs } = args as unknown as { name: string } & TradingBotArgs;
+    // Every value is a plain one (config holds no Output): the resolved spec is known.
+    return resolveArgs(name, botArgs) as KnownBotSpec;
 }
 
-/** How many pods, their resources, lifecycle, placement, storage and network. */
-function readPods(read: Reader) {
-    const resources = {
-        cpuRequest: read.string("cpuRequest"),
-        memoryRequest: read.string("memoryRequest"),
-        cpuLimit: read.string("cpuLimit"),
-        memoryLimit: read.string("memoryLimit"),
-    };
-    resources.cpuLimit ||= resources.cpuRequest;
-    resources.memoryLimit ||= resources.memoryRequest;
-    return {
-        replicas: read.integer("replicas"),
-        autoscaling: {
-            enabled: read.boolean("autoscalingEnabled"),
-            minReplicas: read.integer("autoscalingMinReplicas"),
-            maxReplicas: read.integer("autoscalingMaxReplicas"),
-            targetCPU: read.integer("targetCPUUtilizationPercentage"),
-            targetMemory: read.integer("targetMemoryUtilizationPercentage"),
-        },
-        resources,
-        containerPort: read.integer("containerPort"),
-        logLevel: read.oneOf("logLevel"),
-        terminationGracePeriodSeconds: read.integer("terminationGracePeriodSeconds"),
-        preStopSleepSeconds: read.integer("preStopSleepSeconds"),
-        rolloutTimeoutSeconds: read.integer("rolloutTimeoutSeconds"),
-        leaderElection: read.boolean("leaderElectionEnabled"),
-        highAvailability: read.boolean("highAvailability"),
-        placement: {
-            nodeSelector: Object.fromEntries(read.stringArray("nodeSelector")
-                .map((item) => item.split("=") as [string, string])),
-            tolerations: read.stringArray("tolerations").map(rules.parseToleration),
-        },
-        storage: {
-            enabled: read.boolean("persistenceEnabled"),
-            size: read.string("storageSize"),
-            className: read.string("storageClass"),
-            accessMode: read.oneOf("storageAccessMode"),
-            backup: read.boolean("backupEnabled"),
-        },
-        ingress: {
-            enabled: read.boolean("ingressEnabled"),
-            host: read.string("ingressHost"),
-            className: read.string("ingressClassName"),
-            clusterIssuer: read.string("certManagerClusterIssuer"),
-        },
-        networkPolicy: {
-            enabled: read.boolean("networkPolicyEnabled"),
-            allowedIngressNamespaces: read.stringArray("allowedIngressNamespaces"),
-            exchangeEgressCidrs: read.stringArray("exchangeEgressCidrs"),
-            databaseEgressTo: read.stringArray("databaseEgressTo").map(rules.parseEgressPeer),
-            redisEgressTo: read.stringArray("redisEgressTo").map(rules.parseEgressPeer),
-            apiServerEgressCidrs: read.stringArray("apiServerEgressCidrs"),
-        },
-    };
+function readValue(read: Reader, key: ConfigKey, spec: KeySpec): unknown {
+    switch (spec.type) {
+        case "boolean": return read.boolean(key);
+        case "integer": return read.integer(key);
+        case "array": {
+            const items = read.stringArray(key);
+            return spec.parse ? spec.parse(items) : items;
+        }
+        default: return spec.decimal ? read.decimal(key) : spec.oneOf ? read.oneOf(key) : read.string(key);
+    }
 }
 
-/** PostgreSQL and Redis: in the namespace (their Services' default names) or external. */
-function readDatabases(read: Reader) {
-    const inClusterDatabases = read.boolean("inClusterDatabases");
-    const inCluster = (host: string) => (inClusterDatabases ? host : "");
-    return {
-        inClusterDatabases,
-        database: {
-            host: read.string("databaseHost") || inCluster(IN_CLUSTER_HOSTS.databaseHost),
-            port: read.integer("databasePort"),
-            name: read.string("databaseName"),
-            user: read.string("databaseUser"),
-            sslMode: read.oneOf("databaseSslMode"),
-        },
-        redis: {
-            host: read.string("redisHost") || inCluster(IN_CLUSTER_HOSTS.redisHost),
-            port: read.integer("redisPort"),
-            db: read.integer("redisDb"),
-            tls: read.boolean("redisTls"),
-            tlsServerName: read.string("redisTlsServerName"),
-            tlsCaCert: read.string("redisTlsCaCert"),
-        },
-    };
-}
-
-function readTrading(read: Reader, environment: Environment): KnownBotSpec["trading"] {
-    return {
-        enabled: read.boolean("tradingEnabled"),
-        maxPositions: read.integer("maxPositions"),
-        riskPerTrade: read.decimal("riskPerTrade"),
-        stopLossPercentage: read.decimal("stopLossPercentage"),
-        takeProfitPercentage: read.decimal("takeProfitPercentage"),
-        exchangeEndpoint: read.string("exchangeEndpoint")
-            || (environment === "prod" ? EXCHANGE.live : EXCHANGE.testnet),
-    };
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+    const parts = path.split(".");
+    let node = target;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1]] = value;
 }
 
 /** What is the stack's, not the bot's: the cluster, rendering, the databases' images, which secrets are set. */

@@ -6,6 +6,7 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import { CONFIG_KEYS } from "../../config";
 import { KeySpec } from "../../config/schema";
+import { resolveArgs } from "../../components/tradingBot/args";
 import { PROJECT_DIR } from "./harness";
 
 describe("Pulumi.yaml config declarations", () => {
@@ -76,4 +77,25 @@ describe("config/schema.ts says what a valid value of each key is", () => {
             if (spec.itemCheck) (d as string[]).forEach((item) => assert.strictEqual(spec.itemCheck!(item), undefined, item));
         });
     }
+});
+
+describe("config/schema.ts and the TradingBot component's arguments", () => {
+    const spec = resolveArgs("bot", { namespace: "n" }) as unknown as Record<string, unknown>;
+    const argPaths = (Object.values(CONFIG_KEYS) as KeySpec[]).map((k) => k.arg).filter((a): a is string => !!a);
+    const at = (path: string) => path.split(".").reduce<any>((node, part) => (node === undefined ? undefined : node[part]), spec);
+
+    it("every key's `arg` is an argument the component resolves", () => {
+        for (const path of argPaths) assert.notStrictEqual(at(path), undefined, `${path} is no TradingBotArgs argument`);
+    });
+
+    it("the stack's config can set every argument of the bot (secrets are the secret keys)", () => {
+        for (const [top, value] of Object.entries(spec)) {
+            const leaves = value !== null && typeof value === "object" && !Array.isArray(value) && top !== "placement"
+                ? Object.keys(value).map((k) => `${top}.${k}`)
+                : [top];
+            for (const leaf of leaves) {
+                assert.ok(argPaths.some((p) => p === leaf || leaf.startsWith(`${p}.`) || p.startsWith(`${leaf}.`)), `no config key sets ${leaf}`);
+            }
+        }
+    });
 });

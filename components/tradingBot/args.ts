@@ -131,6 +131,9 @@ export interface TradingArgs {
 /** The bot's secret values; each is stored as a Pulumi secret. */
 export type SecretArgs = Partial<Record<SecretKey, pulumi.Input<string>>>;
 
+/** How much the bot logs. */
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
 export interface TradingBotArgs {
     /** Namespace of the bot's objects. Pass a Namespace's `metadata.name` and the bot waits for it. */
     namespace: pulumi.Input<string>;
@@ -144,7 +147,7 @@ export interface TradingBotArgs {
     /** Port of the bot's HTTP server and of its Service. @default 8000 */
     containerPort?: number;
     /** @default "info" */
-    logLevel?: pulumi.Input<"debug" | "info" | "warning" | "error">;
+    logLevel?: pulumi.Input<LogLevel>;
     /** Seconds a stopping pod gets to cancel open orders. @default 60 */
     terminationGracePeriodSeconds?: number;
     /** Seconds the preStop hook waits; less than terminationGracePeriodSeconds. @default 10 */
@@ -189,12 +192,12 @@ function deepFreeze<T extends object>(value: T): T {
  */
 export const DEFAULTS = deepFreeze({
     environment: "dev" as Environment,
-    image: { repository: "ghcr.io/example/trading-bot", tag: "1.0.0", digest: "", pullPolicy: "IfNotPresent", pullSecrets: [] as string[] },
+    image: { repository: "ghcr.io/example/trading-bot", tag: "1.0.0", digest: "", pullPolicy: "IfNotPresent" as NonNullable<ImageArgs["pullPolicy"]>, pullSecrets: [] as string[] },
     replicas: 1,
     autoscaling: { enabled: false, minReplicas: 1, maxReplicas: 5, targetCPU: 70, targetMemory: 80 },
     resources: { cpuRequest: "250m", memoryRequest: "512Mi" },
     containerPort: 8000,
-    logLevel: "info",
+    logLevel: "info" as LogLevel,
     terminationGracePeriodSeconds: 60,
     preStopSleepSeconds: 10,
     rolloutTimeoutSeconds: 600,
@@ -209,10 +212,10 @@ export const DEFAULTS = deepFreeze({
         redisEgressTo: [] as EgressPeer[],
         apiServerEgressCidrs: ["0.0.0.0/0"],
     },
-    storage: { enabled: true, size: "5Gi", className: "standard", accessMode: "ReadWriteOnce", backup: false },
+    storage: { enabled: true, size: "5Gi", className: "standard", accessMode: "ReadWriteOnce" as NonNullable<StorageArgs["accessMode"]>, backup: false },
     ingress: { enabled: false, host: "", className: "nginx", clusterIssuer: "letsencrypt-prod" },
     inClusterDatabases: false,
-    database: { port: 5432, name: "tradingbot", user: "tradingbot", sslMode: "require" },
+    database: { port: 5432, name: "tradingbot", user: "tradingbot", sslMode: "require" as NonNullable<DatabaseArgs["sslMode"]> },
     redis: { port: 6379, db: 0, tls: false, tlsServerName: "", tlsCaCert: "" },
     trading: { enabled: false, maxPositions: 3, riskPerTrade: 0.02, stopLossPercentage: 0.02, takeProfitPercentage: 0.04 },
     existingSecret: "",

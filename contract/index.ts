@@ -14,7 +14,7 @@ export type Environment = (typeof ENVIRONMENTS)[number];
 export const ENVIRONMENT_LABEL = "trading-bot.io/environment";
 
 /** The labels that mark the bot's pods (not the databases'): leader-election rules apply to them. */
-export const BOT_COMPONENT_LABELS: Readonly<Record<string, string>> = { "app.kubernetes.io/component": "bot" };
+export const BOT_COMPONENT_LABELS = { "app.kubernetes.io/component": "bot" } as const;
 
 /** The bot's environment variables (from its ConfigMap) that the pack reads. */
 export const BOT_ENV = {

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ENVIRONMENT_LABEL } from "../../contract";
 import { SharedSpec } from "../shared/spec";
 import { OWNED_BY_PULUMI } from "../ownership";
 import { BOT_POD_LABELS } from "../tradingBot/naming";
@@ -67,7 +68,7 @@ function databaseObjects(a: SingleInstanceArgs): DatabaseObjects {
         ...selector,
         "app.kubernetes.io/part-of": "trading-bot",
         "app.kubernetes.io/managed-by": "pulumi",
-        "trading-bot.io/environment": a.settings.environment,
+        [ENVIRONMENT_LABEL]: a.settings.environment,
     };
     return { selector, labels, metadata: { name: a.host, namespace: a.namespace, labels, annotations: OWNED_BY_PULUMI } };
 }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ENVIRONMENT_LABEL } from "../../contract";
 import { SharedSpec } from "./spec";
 import { OWNED_BY_PULUMI } from "../ownership";
 
@@ -19,7 +20,7 @@ export function createNamespace(
             labels: {
                 "app.kubernetes.io/part-of": "trading-bot",
                 "app.kubernetes.io/managed-by": "pulumi",
-                "trading-bot.io/environment": settings.environment,
+                [ENVIRONMENT_LABEL]: settings.environment,
                 "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/enforce-version": "latest",
                 "pod-security.kubernetes.io/audit": "restricted",

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { SecretKey, SECRET_DATA_KEYS } from "../../contract";
+import { BOT_ENV, SecretKey, SECRET_DATA_KEYS } from "../../contract";
 import { BotSpec } from "./spec";
 import { mapInput } from "../inputs";
 import { secretChecksum } from "../secretChecksum";
@@ -29,15 +29,15 @@ export function configData(spec: BotSpec, n: Naming): Record<string, pulumi.Inpu
         REDIS_TLS: String(spec.redis.tls),
         ...(spec.redis.tls ? { REDIS_TLS_SERVER_NAME: spec.redis.tlsServerName || spec.redis.host } : {}),
         ...(spec.redis.tls && spec.redis.tlsCaCert ? { REDIS_TLS_CA_FILE: `${TLS_DIR}/${REDIS_CA_FILE}` } : {}),
-        TRADING_ENABLED: String(t.enabled),
+        [BOT_ENV.tradingEnabled]: String(t.enabled),
         MAX_POSITIONS: String(t.maxPositions),
         RISK_PER_TRADE: String(t.riskPerTrade),
         STOP_LOSS_PERCENTAGE: String(t.stopLossPercentage),
         TAKE_PROFIT_PERCENTAGE: String(t.takeProfitPercentage),
-        EXCHANGE_ENDPOINT: t.exchangeEndpoint,
+        [BOT_ENV.exchangeEndpoint]: t.exchangeEndpoint,
         EXCHANGE_TESTNET: mapInput(t.exchangeEndpoint, (e) => String(e.includes("testnet"))),
-        LEADER_ELECTION_ENABLED: String(spec.leaderElection),
-        LEADER_ELECTION_LEASE_NAME: spec.leaderElection ? n.lease : "",
+        [BOT_ENV.leaderElectionEnabled]: String(spec.leaderElection),
+        [BOT_ENV.leaderElectionLeaseName]: spec.leaderElection ? n.lease : "",
         DATA_DIR: "/app/data",
         LOG_DIR: "/app/logs",
     };

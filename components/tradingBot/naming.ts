@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BotSpec } from "./spec";
+import { BOT_COMPONENT_LABELS, ENVIRONMENT_LABEL } from "../../contract";
 import { OWNED_BY_PULUMI } from "../ownership";
 
 /** Names and labels of everything one bot owns, derived from the bot's name (never hard-coded). */
@@ -21,7 +22,7 @@ export interface Naming {
 /** Labels every bot pod of a stack carries, whatever the bot: what the databases let in. */
 export const BOT_POD_LABELS = {
     "app.kubernetes.io/name": "trading-bot",
-    "app.kubernetes.io/component": "bot",
+    ...BOT_COMPONENT_LABELS,
 } as const;
 
 export function naming(spec: BotSpec): Naming {
@@ -43,7 +44,7 @@ export function naming(spec: BotSpec): Naming {
             ...selector,
             "app.kubernetes.io/part-of": "trading-bot",
             "app.kubernetes.io/managed-by": "pulumi",
-            "trading-bot.io/environment": spec.environment,
+            [ENVIRONMENT_LABEL]: spec.environment,
         },
     };
 }

@@ -85,37 +85,14 @@ export function defineStack(): StackOutputs {
  * (kubeContext, renderYamlToDirectory, the in-cluster databases' images...) stay here.
  */
 export function botArgs(settings: Settings, secrets: SecretArgs, namespace: pulumi.Input<string>): TradingBotArgs {
-    const s = settings;
-    return {
-        namespace,
-        environment: s.environment,
-        image: { ...s.image, pullPolicy: s.image.pullPolicy as ImagePullPolicy },
-        replicas: s.replicas,
-        autoscaling: s.autoscaling,
-        resources: s.resources,
-        containerPort: s.containerPort,
-        logLevel: s.logLevel as TradingBotArgs["logLevel"],
-        terminationGracePeriodSeconds: s.terminationGracePeriodSeconds,
-        preStopSleepSeconds: s.preStopSleepSeconds,
-        rolloutTimeoutSeconds: s.rolloutTimeoutSeconds,
-        leaderElection: s.leaderElection,
-        highAvailability: s.highAvailability,
-        placement: s.placement,
-        networkPolicy: s.networkPolicy,
-        storage: { ...s.storage, accessMode: s.storage.accessMode as AccessMode },
-        ingress: s.ingress,
-        inClusterDatabases: s.inClusterDatabases,
-        database: { ...s.database, sslMode: s.database.sslMode as SslMode },
-        redis: s.redis,
-        trading: s.trading,
-        secrets,
-        existingSecret: s.existingSecret,
-    };
+    // Settings is the bot's resolved spec (TradingBotArgs with every argument given) plus the
+    // stack's own concerns and the name, which the component takes apart.
+    const {
+        name, stack, kubeContext, kubeconfig, clusterIdentifier, renderYamlToDirectory, createNamespace, databaseImages, secretsSet,
+        namespace: stackNamespace, ...spec
+    } = settings;
+    return { ...spec, namespace, secrets };
 }
-
-type ImagePullPolicy = NonNullable<NonNullable<TradingBotArgs["image"]>["pullPolicy"]>;
-type AccessMode = NonNullable<NonNullable<TradingBotArgs["storage"]>["accessMode"]>;
-type SslMode = NonNullable<NonNullable<TradingBotArgs["database"]>["sslMode"]>;
 
 function botOutputs(settings: Settings, bot: TradingBot): BotOutputs {
     const kubectl = `kubectl --context ${settings.kubeContext}`;

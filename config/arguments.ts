@@ -2,46 +2,20 @@
  * The bot's safety rules (components/tradingBot/rules.ts, BOT_RULES) in the stack's terms: each
  * TradingBotArgs path a rule names is a config key here, and each fix a `pulumi config` command.
  */
-import { ArgumentName, Change, Violation } from "../components/tradingBot/rules";
-import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT } from "./schema";
+import { Change, Violation } from "../components/tradingBot/rules";
+import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT, SECRET_KEYS } from "./schema";
 
-/** The config key of every argument path a rule names. */
-export const ARGUMENT_KEYS: Record<string, ConfigKey> = {
-    "name": "name",
-    "environment": "environment",
-    "image.tag": "imageTag",
-    "image.digest": "imageDigest",
-    "replicas": "replicas",
-    "autoscaling.enabled": "autoscalingEnabled",
-    "autoscaling.minReplicas": "autoscalingMinReplicas",
-    "autoscaling.maxReplicas": "autoscalingMaxReplicas",
-    "resources.cpuRequest": "cpuRequest",
-    "resources.cpuLimit": "cpuLimit",
-    "resources.memoryRequest": "memoryRequest",
-    "resources.memoryLimit": "memoryLimit",
-    "terminationGracePeriodSeconds": "terminationGracePeriodSeconds",
-    "preStopSleepSeconds": "preStopSleepSeconds",
-    "leaderElection": "leaderElectionEnabled",
-    "ingress.enabled": "ingressEnabled",
-    "ingress.host": "ingressHost",
-    "inClusterDatabases": "inClusterDatabases",
-    "database.host": "databaseHost",
-    "database.sslMode": "databaseSslMode",
-    "redis.host": "redisHost",
-    "redis.tls": "redisTls",
-    "trading.enabled": "tradingEnabled",
-    "trading.stopLossPercentage": "stopLossPercentage",
-    "trading.takeProfitPercentage": "takeProfitPercentage",
-    "trading.exchangeEndpoint": "exchangeEndpoint",
-    "secrets.binanceApiKey": "binanceApiKey",
-    "secrets.binanceApiSecret": "binanceApiSecret",
-    "secrets.databasePassword": "databasePassword",
-    "secrets.redisPassword": "redisPassword",
-    "existingSecret": "existingSecret",
-    "networkPolicy.enabled": "networkPolicyEnabled",
-    "networkPolicy.databaseEgressTo": "databaseEgressTo",
-    "networkPolicy.redisEgressTo": "redisEgressTo",
-};
+/**
+ * The config key of every argument path: the schema's `arg` of each key, and `secrets.<key>` for
+ * each secret key (derived, so a rule naming a new argument needs no edit here).
+ */
+export const ARGUMENT_KEYS: Record<string, ConfigKey> = Object.fromEntries([
+    ...(Object.keys(CONFIG_KEYS) as ConfigKey[]).flatMap((key) => {
+        const arg = (CONFIG_KEYS[key] as KeySpec).arg;
+        return arg ? [[arg, key]] : [];
+    }),
+    ...SECRET_KEYS.map((key) => [`secrets.${key}`, key]),
+]);
 
 /** The config key of an argument path (a rule naming an unmapped one is a bug, caught by a unit test). */
 export function configKey(argument: string): ConfigKey {
@@ -50,7 +24,6 @@ export function configKey(argument: string): ConfigKey {
     return key;
 }
 
-export const keyName: ArgumentName = configKey;
 
 /** A violation's fix as the `pulumi config` command (and alternative) that makes it. */
 export function configFix(v: Violation, stack: string): string {

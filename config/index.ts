@@ -2,15 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { isConfigSecret } from "../runtime/sdk";
 import { InvalidConfigError } from "./problems";
 import { PROJECT, SECRET_KEYS } from "./schema";
-import { RawConfig, SecretKey, SECRET_IN_PLAINTEXT, SECRET_SET } from "./settings";
+import { SecretKey } from "../contract";
+import { RawConfig, SECRET_IN_PLAINTEXT, SECRET_SET } from "./settings";
 import { parseStack, StackSettings } from "./stack";
 
-export {
-    Settings, Environment, SecretKey, EgressPeer, Toleration, IN_CLUSTER_HOSTS, parseSettings, runsSeveralReplicas, usesVolumePerReplica,
-} from "./settings";
-export { parseStack, StackSettings, STACK_WIDE_KEYS } from "./stack";
+export { Settings, parseSettings } from "./settings";
+export { parseStack, StackSettings } from "./stack";
 export { InvalidConfigError } from "./problems";
-export { CONFIG_KEYS, SECRET_DATA_KEYS, PROJECT } from "./schema";
+export { CONFIG_KEYS, PROJECT } from "./schema";
 
 export type SecretOutputs = Partial<Record<SecretKey, pulumi.Output<string>>>;
 
@@ -68,19 +67,17 @@ export function loadStack(): LoadedStack {
         throw e;
     }
     const config = new pulumi.Config(PROJECT);
-    const secrets = stack.bots.map((bot, i) => {
+    /** The secret values set (a bot item's own first, else the stack's), as secret outputs. */
+    const secretOutputs = (set: Record<SecretKey, boolean>, own: Partial<Record<SecretKey, string>> = {}): SecretOutputs => {
         const values: SecretOutputs = {};
         for (const key of SECRET_KEYS) {
-            const own = botSecrets[i]?.[key];
-            if (own) values[key] = pulumi.secret(own);
-            else if (bot.secretsSet[key]) values[key] = config.requireSecret(key);
+            if (own[key]) values[key] = pulumi.secret(own[key]);
+            else if (set[key]) values[key] = config.requireSecret(key);
         }
         return values;
-    });
-    const sharedSecrets: SecretOutputs = {};
-    for (const key of SECRET_KEYS) {
-        if (stack.shared.secretsSet[key]) sharedSecrets[key] = config.requireSecret(key);
-    }
+    };
+    const secrets = stack.bots.map((bot, i) => secretOutputs(bot.secretsSet, botSecrets[i]));
+    const sharedSecrets = secretOutputs(stack.shared.secretsSet);
     return { ...stack, secrets, sharedSecrets };
 }
 

@@ -1,12 +1,9 @@
-import { cpuMillis, memoryBytes, round } from "../contract";
-
-// Quantity parsing is the components' (their rules compare limits with requests too).
-export { cpuMillis, memoryBytes, round };
-
 /**
  * Value checks for single settings. Each returns undefined when the value is valid, or what is
  * wrong with it and an example of a valid value (used in the suggested fix).
  */
+import { cpuMillis, memoryBytes } from "../contract";
+
 export type Check = (value: string) => { message: string; example: string } | undefined;
 
 export const any: Check = () => undefined;

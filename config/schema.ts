@@ -1,4 +1,4 @@
-import { ENVIRONMENTS, SECRET_DATA_KEYS, SecretKey } from "../contract";
+import { ENVIRONMENTS, SecretKey } from "../contract";
 import * as rules from "./rules";
 import { DEFAULTS } from "../components/tradingBot/args";
 
@@ -369,6 +369,3 @@ export type ConfigKey = keyof typeof CONFIG_KEYS;
 export const SECRET_KEYS = (Object.keys(CONFIG_KEYS) as ConfigKey[]).filter(
     (k) => (CONFIG_KEYS[k] as KeySpec).secret === true,
 ) as SecretKey[];
-
-/** The keys of the Secret the bot reads (the component's), whether the stack creates it or names an existing one. */
-export { SECRET_DATA_KEYS };

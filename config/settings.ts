@@ -1,16 +1,12 @@
 import { CONFIG_KEYS, ConfigKey, KeySpec, PROJECT, SECRET_KEYS } from "./schema";
 import { ConfigProblems, InvalidConfigError } from "./problems";
 import * as rules from "./rules";
-import { configFix, configKey, keyName } from "./arguments";
+import { configFix, configKey } from "./arguments";
 import { violations } from "../components/tradingBot/rules";
-import {
-    EgressPeer, Environment, IN_CLUSTER_HOSTS, runsSeveralReplicas, SecretKey, Toleration,
-    usesVolumePerReplica,
-} from "../contract";
+import { SecretKey } from "../contract";
 import { KnownBotSpec } from "../components/tradingBot/spec";
 import { resolveArgs, TradingBotArgs } from "../components/tradingBot/args";
 
-export { Environment, SecretKey, EgressPeer, Toleration, IN_CLUSTER_HOSTS, runsSeveralReplicas, usesVolumePerReplica };
 
 /**
  * The validated, typed settings of one stack: one bot's spec (what the TradingBot component is
@@ -26,8 +22,6 @@ export interface Settings extends KnownBotSpec {
     /** When set, the manifests are written here as YAML instead of being applied. */
     renderYamlToDirectory: string;
     createNamespace: boolean;
-    /** The image reference the pods run: repository@digest when pinned by digest, else repository:tag. */
-    imageRef: string;
     /** Images of the in-cluster PostgreSQL and Redis. */
     databaseImages: { postgres: string; redis: string };
     /** Which secret config keys the stack sets (their values are read later, as secret outputs). */
@@ -70,7 +64,7 @@ export function collectSettings(stack: string, raw: RawConfig, problems: ConfigP
     const settings: Settings = { ...bot, ...readStackConcerns(read, stack, raw, bot) };
     // The bot's safety rules (BOT_RULES, enforced by the component too), phrased in config keys.
     // A key with a problem of its own already has its fix; its value here is the fallback.
-    for (const v of violations(settings, keyName)) {
+    for (const v of violations(settings, configKey)) {
         const key = configKey(v.argument);
         if (!read.hasProblem(key)) read.problem(key, v.message, configFix(v, stack), v.value);
     }
@@ -148,7 +142,6 @@ function readStackConcerns(read: Reader, stack: string, raw: RawConfig, bot: Kno
         read.problem("kubeContext", "every stack names its target cluster explicitly; the ambient current context is never used",
             `pulumi config set trading-bot:kubeContext <context from 'kubectl config get-contexts'> --stack ${stack}`, "(not set)");
     }
-    const { image } = bot;
     return {
         stack,
         kubeContext,
@@ -156,7 +149,6 @@ function readStackConcerns(read: Reader, stack: string, raw: RawConfig, bot: Kno
         clusterIdentifier: read.string("clusterIdentifier") || stack,
         renderYamlToDirectory,
         createNamespace: read.boolean("createNamespace"),
-        imageRef: image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`,
         databaseImages: {
             postgres: read.string("postgresImage"),
             redis: read.string("redisImage"),

@@ -9,7 +9,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { IN_CLUSTER_HOSTS } from "../../config";
+import { IN_CLUSTER_HOSTS } from "../../contract";
 import { botPods, waitFor } from "./cluster";
 import {
     assertSameUids, deployAll, destroyAll, initDevStack, isProvider, kindOf, liveUids, log, managedObjectsOf,

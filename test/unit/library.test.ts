@@ -19,7 +19,7 @@ import { PROJECT_DIR, projectDefaults, stackConfig, withTestSecrets } from "./ha
 /** The component's part of the stack's settings (what BotSpec declares). */
 function specOf(settings: Settings): BotSpec {
     const {
-        stack, kubeContext, kubeconfig, clusterIdentifier, renderYamlToDirectory, createNamespace, imageRef, databaseImages, secretsSet,
+        stack, kubeContext, kubeconfig, clusterIdentifier, renderYamlToDirectory, createNamespace, databaseImages, secretsSet,
         ...spec
     } = settings;
     return spec;

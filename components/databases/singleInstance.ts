@@ -74,7 +74,7 @@ function databaseObjects(a: SingleInstanceArgs): DatabaseObjects {
 }
 
 /** The server's container: its own readiness check, a startup probe for a first start, a lighter liveness. */
-export function databaseContainer(a: SingleInstanceArgs, passwordRef: { name: pulumi.Input<string>; key: string }): k8s.types.input.core.v1.Container {
+function databaseContainer(a: SingleInstanceArgs, passwordRef: { name: pulumi.Input<string>; key: string }): k8s.types.input.core.v1.Container {
     const check = { exec: { command: a.ready }, timeoutSeconds: 5 };
     return {
         name: a.component,

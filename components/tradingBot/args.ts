@@ -3,7 +3,7 @@
  * default. The defaults are one object, DEFAULTS, applied once, by spreading, in resolveArgs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { EgressPeer, EXCHANGE, Environment, IN_CLUSTER_HOSTS, SecretKey, Toleration } from "../../contract";
+import { EgressPeer, EXCHANGE, Environment, IN_CLUSTER_HOSTS, SECRET_DATA_KEYS, SecretKey, Toleration } from "../../contract";
 import { BotSpec } from "./spec";
 
 export interface ImageArgs {
@@ -265,5 +265,5 @@ export function resolveArgs(name: string, args: TradingBotArgs): BotSpec {
 /** Which secret values are given (never the values): what the rules about secrets look at. */
 export function secretsGiven(secrets: SecretArgs | undefined): Record<SecretKey, boolean> {
     const set = (key: SecretKey) => secrets?.[key] !== undefined && secrets[key] !== "";
-    return { binanceApiKey: set("binanceApiKey"), binanceApiSecret: set("binanceApiSecret"), databasePassword: set("databasePassword"), redisPassword: set("redisPassword") };
+    return Object.fromEntries((Object.keys(SECRET_DATA_KEYS) as SecretKey[]).map((key) => [key, set(key)])) as Record<SecretKey, boolean>;
 }

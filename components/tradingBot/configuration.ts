@@ -2,14 +2,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { BOT_ENV, SecretKey, SECRET_DATA_KEYS } from "../../contract";
+import { SecretArgs } from "./args";
 import { BotSpec } from "./spec";
 import { mapInput } from "../inputs";
 import { secretChecksum } from "../secretChecksum";
 import { meta, Naming } from "./naming";
 import { REDIS_CA_FILE, TLS_DIR } from "./workload";
 
-/** Secret values the bot's Secret holds, all secret outputs. */
-export type SecretValues = Partial<Record<SecretKey, pulumi.Input<string>>>;
 
 /** The bot's non-sensitive spec, as the environment variables it reads. */
 export function configData(spec: BotSpec, n: Naming): Record<string, pulumi.Input<string>> {
@@ -70,7 +69,7 @@ export interface Configuration {
  * pods roll through content checksums, so rotating a key rolls the pods without replacing anything.
  */
 export function createConfiguration(
-    spec: BotSpec, n: Naming, secrets: SecretValues, opts: pulumi.CustomResourceOptions,
+    spec: BotSpec, n: Naming, secrets: SecretArgs, opts: pulumi.CustomResourceOptions,
 ): Configuration {
     const data = configData(spec, n);
     const configMap = new k8s.core.v1.ConfigMap(`${n.name}-config`, {

@@ -13,7 +13,6 @@ import { createDataVolume } from "./storage";
 import { TRADING_BOT_TYPE } from "./type";
 import { createWorkload } from "./workload";
 
-export { SecretValues } from "./configuration";
 export {
     AutoscalingArgs, DatabaseArgs, DEFAULTS, ImageArgs, IngressArgs, NetworkPolicyArgs, RedisArgs, ResourceArgs, resolveArgs,
     SecretArgs, StorageArgs, TradingArgs, TradingBotArgs,

@@ -524,7 +524,7 @@ async function loaderBench(o: Options, names: string[]): Promise<EvalSample[]> {
             const env: NodeJS.ProcessEnv = { ...process.env, TRADING_BOT_CACHE: cache, TMPDIR: path.join(cache, "tmp") };
             delete env.NODE_COMPILE_CACHE;
             const start = name.endsWith("+start") ? ["-r", path.join(PROJECT_DIR, "runtime", "start.js")] : [];
-            const script = base === "js" ? path.join(compiled!, "tools", "bench", "evaluate.js") : path.join(__dirname, "evaluate.ts");
+            const script = base === "js" ? path.join(compiled!, path.relative(PROJECT_DIR, __dirname), "evaluate.js") : path.join(__dirname, "evaluate.ts");
             return { name, cache, env, args: [...start, ...LOADERS[base].args(), script] };
         });
         const samples: EvalSample[] = [];

@@ -4,8 +4,8 @@
  * the policy pack's entry, policy/pack.js, requires it before the pack's sources. Mocha (unit
  * and end-to-end tests) loads TypeScript through it too (.mocharc.json).
  *
- * 1. runtime/start.js first: node's code cache on disk, and two heavy SDK modules (the
- *    TypeScript compiler, npm's Arborist) loaded on first use only.
+ * 1. runtime/start.js first: node's code cache on disk, and a heavy SDK module (the TypeScript
+ *    compiler) loaded on first use only.
  * 2. `.ts` files are transpiled without type-checking (`npm test` and `npm run check`
  *    type-check them) and the JavaScript is cached on disk by content, so an unchanged program
  *    never loads the TypeScript compiler at all. A changed file is transpiled again on its
@@ -45,6 +45,8 @@ const COMPILER_OPTIONS = (() => {
     }
     return { module: "commonjs", ...emit, inlineSourceMap: true, inlineSources: false };
 })();
+/** The part of every cache key the options make (computed once, not per file). */
+const KEY_PREFIX = `${FORMAT}\0${JSON.stringify(COMPILER_OPTIONS)}\0`;
 
 const transpiledDir = path.join(CACHE_ROOT, "transpiled");
 const KEEP_DAYS = 30;
@@ -80,7 +82,7 @@ function transpile(file, source) {
     // the directory: another checkout of the same program (CI, a test's scratch copy) reuses it.
     const compiler = compilerFor(path.dirname(file));
     const key = crypto.createHash("sha256")
-        .update(`${FORMAT}\0${JSON.stringify(COMPILER_OPTIONS)}\0${compiler.version}\0${path.basename(file)}\0`).update(source).digest("hex");
+        .update(`${KEY_PREFIX}${compiler.version}\0${path.basename(file)}\0`).update(source).digest("hex");
     const cached = path.join(transpiledDir, key.slice(0, 2), `${key}.js`);
     try {
         const code = fs.readFileSync(cached, "utf8");

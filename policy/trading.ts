@@ -7,7 +7,7 @@
  * without a valid label is not known to be prod, so it may not trade. An organisation can narrow
  * the testnet environments (policy config `testnetEnvironments`, e.g. [] for no trading outside prod).
  */
-import { BOT_ENV, TESTNET_TRADING_ENVIRONMENTS, tradingRefusal } from "../contract";
+import { BOT_ENV, ENVIRONMENTS, TESTNET_TRADING_ENVIRONMENTS, tradingRefusal } from "../contract";
 import { objectPolicy } from "./define";
 import { containersOf, describeObject, describeContainer, environmentOf, isTruthy, isUnknown, obj, str } from "./k8s";
 
@@ -20,7 +20,7 @@ const liveTradingOnlyInProd = objectPolicy({
     configSchema: {
         properties: {
             testnetEnvironments: {
-                type: "array", items: { type: "string", enum: ["dev", "staging"] }, default: [...TESTNET_TRADING_ENVIRONMENTS],
+                type: "array", items: { type: "string", enum: ENVIRONMENTS.filter((e) => e !== "prod") }, default: [...TESTNET_TRADING_ENVIRONMENTS],
                 description: "Environments (trading-bot.io/environment label values) besides prod in which a bot may trade on an exchange testnet.",
             },
         },
@@ -42,8 +42,8 @@ const liveTradingOnlyInProd = objectPolicy({
             return;
         }
         for (const c of containersOf(o)) {
-            const env = Array.isArray(c.container.env) ? c.container.env.map(obj) : [];
-            const literal = (name: string) => str(env.find((e) => e.name === name)?.value);
+            const entries = Array.isArray(c.container.env) ? c.container.env.map(obj) : [];
+            const literal = (name: string) => str(entries.find((e) => e.name === name)?.value);
             // An endpoint not set on the container itself comes from the ConfigMap, judged there.
             const endpoint = literal(BOT_ENV.exchangeEndpoint);
             const trading = literal(BOT_ENV.tradingEnabled);

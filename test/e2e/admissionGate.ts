@@ -16,7 +16,7 @@ import * as https from "https";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import { kubectlAsync } from "./reliability/support";
+import { kubectlAsync, sleep } from "./reliability/support";
 import { Workspace } from "./workspace";
 
 /** A call the gate held. */
@@ -158,7 +158,7 @@ export class AdmissionGate {
         while (!this.probed) {
             assert.ok(Date.now() < deadline, `the API server never called the admission gate ${this.config}`);
             await kubectlAsync(this.ws, ["-n", this.spec.namespace, "create", "configmap", `${PROBE}-${Date.now()}`, "--dry-run=server"]);
-            if (!this.probed) await new Promise((resolve) => setTimeout(resolve, 200));
+            if (!this.probed) await sleep(200);
         }
     }
 }

@@ -54,11 +54,6 @@ export const REAL_NODE_STACK_CONFIG = {
     tolerations: [`${REAL_NODE.taint.key}=${REAL_NODE.taint.value}:${REAL_NODE.taint.effect}`],
 };
 
-/**
- * Why the real node is not there (as `npm run cluster -- up` recorded it in
- * .local/cluster/node/status), or undefined when it is running. Suites that need it skip with
- * this reason.
- */
 /** In a suite's `before`: skips the suite, printing why, when the real node is not running. */
 export function skipWithoutRealNode(suite: Mocha.Context): void {
     const reason = realNodeUnavailable();
@@ -68,6 +63,11 @@ export function skipWithoutRealNode(suite: Mocha.Context): void {
     }
 }
 
+/**
+ * Why the real node is not there (as `npm run cluster -- up` recorded it in
+ * .local/cluster/node/status), or undefined when it is running. Suites that need it skip with
+ * this reason.
+ */
 function realNodeUnavailable(): string | undefined {
     const file = path.join(PROJECT_DIR, ".local", "cluster", "node", "status");
     if (!fs.existsSync(file)) return `the local cluster's real node was not started (${file} is missing): run 'npm run cluster -- up'`;

@@ -15,6 +15,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { TEST_SECRETS } from "../unit/harness";
 import { REAL_NODE, REAL_NODE_STACK_CONFIG, skipWithoutRealNode, waitFor } from "./cluster";
+import { sleep } from "./reliability/support";
 import { KUBECTL, PROJECT_DIR, Workspace } from "./workspace";
 
 const STACK = "dev";
@@ -37,7 +38,6 @@ const LEASE_DURATION = botSeconds("leaseDuration");
 // one sample takes up to a couple of seconds on this shared machine.
 const MARGIN = 2.2 * botSeconds("retryPeriod") + 2;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const execFileAsync = promisify(execFile);
 
 interface Reading { pod: string; uid: string; terminating: boolean; leader?: number; error?: string }

@@ -13,6 +13,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { TEST_SECRETS } from "../unit/harness";
 import { assertNoSecretIn, botPods, REAL_NODE, REAL_NODE_STACK_CONFIG, skipWithoutRealNode, waitFor } from "./cluster";
+import { isReady, sleep } from "./reliability/support";
 import { KUBECTL, PROJECT_DIR, PULUMI, TOOLCHAIN_BIN, Workspace } from "./workspace";
 
 const STACK = "dev";
@@ -96,8 +97,6 @@ function get(port: number, urlPath: string): Promise<{ status: number; body: str
     });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function until<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
     const deadline = Date.now() + seconds * 1000;
     let last: unknown;
@@ -114,8 +113,6 @@ async function until<T>(what: string, seconds: number, probe: () => Promise<T | 
 }
 
 const FIRST_TEST = "up runs the bot, PostgreSQL and Redis as containers on the real node; every probe passes once they are Ready";
-
-const isReady = (pod: any): boolean => (pod.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True");
 
 describe("dev stack as real containers on the real node (real engine, kubelet, containerd)", function () {
     this.timeout(900_000);

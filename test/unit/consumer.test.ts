@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { buildLibrary, consumerProject, PACKAGE_NAME, typeCheckConsumer } from "./consumerProject";
-import { isSecretValue, one, RecordedResource, revealSecrets, setProgramMocks } from "./harness";
+import { isSecretValue, one, RecordedResource, revealSecrets, setProgramMocks, waitForRegistrations } from "./harness";
 
 const COMPONENT = "trading-bot:index:TradingBot";
 
@@ -22,7 +22,7 @@ describe("the library, used by another program (test/consumer)", function () {
         dir = consumerProject();
         await setProgramMocks("paper", (r) => resources.push(r), "trading-bot-consumer");
         require(path.join(dir, "index.ts"));
-        for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+        await waitForRegistrations();
     });
 
     after(() => {

@@ -197,13 +197,12 @@ function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
 }
 
-async function waitForRegistrations(): Promise<void> {
+export async function waitForRegistrations(): Promise<void> {
     // Pulumi registers resources asynchronously; the mock monitor answers at once, so a few
     // turns of the event loop settle them all.
     for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** The config of a stack as the CLI would build it: project defaults, then the stack file. */
 /**
  * What a user fills in for the committed stack files' placeholders (`<...>`), in tests: the
  * cluster's context and, for prod, where its external databases are.
